@@ -1,0 +1,118 @@
+//! Command-line grammar. Help texts are written for someone who has never used LLF.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// LLF — run local language models and talk to them.
+///
+/// Configuration lives in config.json (see `llf config path`); `llf config init` writes one that
+/// points at the llama-server and model installed by scripts/setup.sh.
+#[derive(Debug, Parser)]
+#[command(name = "llf", version, propagate_version = true, max_term_width = 100)]
+pub(crate) struct Cli {
+    /// Use this config file instead of the default (also: LLF_CONFIG).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub(crate) config: Option<PathBuf>,
+
+    /// Log everything LLF does at debug level, to stderr and to a timestamped file in the logs dir.
+    #[arg(long, global = true)]
+    pub(crate) debug: bool,
+
+    /// More output (-v: info, -vv: debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub(crate) verbose: u8,
+
+    /// Less output: only errors.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub(crate) quiet: u8,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Create, inspect and edit the configuration.
+    #[command(subcommand)]
+    Config(ConfigCmd),
+    /// List, restore or permanently remove deleted items.
+    #[command(subcommand)]
+    Trash(TrashCmd),
+    /// Print a shell completion script, e.g. `llf completions bash > ~/.local/share/bash-completion/completions/llf`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConfigCmd {
+    /// Write a new config.json with defaults (and the components scripts/setup.sh installed).
+    Init {
+        /// Replace an existing file (it is kept as config.json.bak).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the effective configuration as JSON, secrets shown as ***.
+    Show,
+    /// Print where the config file is; with --all, every directory LLF uses.
+    Path {
+        /// Also list the data, cache, log and trash directories.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Check a config file and report every problem with its key.
+    Validate {
+        /// The file to check (default: the active config).
+        file: Option<PathBuf>,
+    },
+    /// Print one value, e.g. `llf config get local_llm_servers[0].port`.
+    Get {
+        /// Dotted key path.
+        key: String,
+    },
+    /// Change one value and save atomically, e.g. `llf config set inference_params.temperature 0.2`.
+    ///
+    /// VALUE is read as JSON when it parses (8080, true, ["a","b"]) and as text otherwise.
+    Set {
+        /// Dotted key path.
+        key: String,
+        /// New value.
+        value: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TrashCmd {
+    /// List deleted items (items older than the retention period are purged first).
+    List(TrashListArgs),
+    /// Put items back where they were; refuses when something else now lives there.
+    Restore {
+        /// Ids from `llf trash list`.
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
+    /// Remove items for good: everything, or one type.
+    Empty {
+        /// Only items of this type (model, memory, datastore, conversation, template, tool, file).
+        #[arg(long = "type", value_name = "TYPE")]
+        item_type: Option<String>,
+        /// Do not ask for confirmation (required when not on a terminal).
+        #[arg(short, long)]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TrashListArgs {
+    /// Only items of this type (model, memory, datastore, conversation, template, tool, file).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub(crate) item_type: Option<String>,
+    /// Only items whose name contains this text.
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub(crate) json: bool,
+}

@@ -1,0 +1,89 @@
+//! `llf config …`
+
+use llf_config::{ConfigFile, KeySource};
+
+use crate::Context;
+use crate::cli::ConfigCmd;
+use crate::output;
+
+pub(crate) async fn run(ctx: &Context, cmd: ConfigCmd) -> anyhow::Result<()> {
+    match cmd {
+        ConfigCmd::Init { force } => {
+            let file = ConfigFile::init(ctx.cli_config.as_deref(), &ctx.env, force)?;
+            eprintln!("wrote {}", file.path().display());
+            if let Some(server) = file.config().server(None) {
+                eprintln!("  llama-server: {}", server.llama_server_path.display());
+                match server.model_file() {
+                    Some(m) => eprintln!("  model:        {}", m.display()),
+                    None => eprintln!(
+                        "  model:        none yet: run scripts/setup.sh, or set local_llm_servers[0].model_path"
+                    ),
+                }
+            }
+            output::line(file.path().display())?;
+        }
+        ConfigCmd::Show => {
+            let file = ctx.config()?;
+            if !file.exists() {
+                eprintln!(
+                    "note: {} does not exist; showing defaults (create it with `llf config init`)",
+                    file.path().display()
+                );
+            }
+            match file.key_source() {
+                Some(KeySource::Env(var)) => {
+                    eprintln!("note: llm_endpoint.api_key comes from ${var}")
+                }
+                Some(KeySource::File) | None => {}
+            }
+            output::json(&file.redacted())?;
+        }
+        ConfigCmd::Path { all } => {
+            let file = ctx.config()?;
+            if all {
+                let paths = serde_json::to_value(file.paths())?;
+                if let Some(map) = paths.as_object() {
+                    for (k, v) in map {
+                        output::line(format!("{k:<12} {}", v.as_str().unwrap_or_default()))?;
+                    }
+                }
+            } else {
+                output::line(file.path().display())?;
+            }
+        }
+        ConfigCmd::Validate { file } => {
+            let loaded = match &file {
+                Some(path) => ConfigFile::load(Some(path), &ctx.env)?,
+                None => match &ctx.config {
+                    Ok(c) => c.clone(),
+                    Err(_) => ConfigFile::load(ctx.cli_config.as_deref(), &ctx.env)?,
+                },
+            };
+            if !loaded.exists() {
+                anyhow::bail!(
+                    "{} does not exist (create it with `llf config init`)",
+                    loaded.path().display()
+                );
+            }
+            for w in loaded.warnings() {
+                eprintln!("warning: {w}");
+            }
+            output::line(format!("{} is valid", loaded.path().display()))?;
+        }
+        ConfigCmd::Get { key } => {
+            let value = ctx.config()?.get(&key)?;
+            match value {
+                serde_json::Value::String(s) => output::line(s)?,
+                other => output::line(serde_json::to_string_pretty(&other)?)?,
+            }
+        }
+        ConfigCmd::Set { key, value } => {
+            let mut file = ctx.config()?.clone();
+            file.set(&key, &value)?;
+            file.save()?;
+            let shown = file.get(&key)?;
+            eprintln!("set {key} = {shown} in {}", file.path().display());
+        }
+    }
+    Ok(())
+}

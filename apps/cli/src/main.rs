@@ -1,0 +1,122 @@
+//! `llf`: the command-line frontend. It only parses arguments, calls the `llf-*` crates and prints
+//! their results; everything else lives in the crates so it can be embedded.
+
+// A command-line program prints to stdout and stderr by design.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod cli;
+mod commands;
+mod logging;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use llf_config::{ConfigError, ConfigFile, Environment, Paths};
+
+use crate::cli::{Cli, Command};
+
+/// Exit status for a bad configuration (sysexits' EX_CONFIG).
+const EXIT_CONFIG: u8 = 78;
+
+/// What every command receives: the parsed flags, the environment and the loaded config (or why it
+/// could not be loaded, for the commands that can do without).
+pub(crate) struct Context {
+    pub(crate) cli_config: Option<std::path::PathBuf>,
+    pub(crate) env: Environment,
+    pub(crate) config: Result<ConfigFile, ConfigError>,
+}
+
+impl Context {
+    /// The loaded config, or the error that prevented loading it.
+    pub(crate) fn config(&self) -> anyhow::Result<&ConfigFile> {
+        match &self.config {
+            Ok(c) => Ok(c),
+            Err(e) => {
+                Err(anyhow::Error::msg(e.to_string()).context("the configuration cannot be used"))
+            }
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => report(&err),
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let env = Environment::from_process();
+    let config = ConfigFile::load(cli.config.as_deref(), &env);
+    let logs_dir = match &config {
+        Ok(c) => c.paths().logs.clone(),
+        Err(_) => default_paths(cli.config.as_deref(), &env)
+            .map(|p| p.logs)
+            .unwrap_or_else(std::env::temp_dir),
+    };
+    if let Some(file) = logging::init(cli.verbose, cli.quiet, cli.debug, &logs_dir)? {
+        eprintln!("debug log: {}", file.display());
+    }
+    if let Ok(c) = &config {
+        for w in c.warnings() {
+            tracing::warn!(file = %c.path().display(), "{w}");
+        }
+    }
+    let ctx = Context {
+        cli_config: cli.config.clone(),
+        env,
+        config,
+    };
+    match cli.command {
+        Command::Config(cmd) => commands::config::run(&ctx, cmd).await,
+        Command::Trash(cmd) => commands::trash::run(&ctx, cmd).await,
+        Command::Completions { shell } => commands::completions::run(shell),
+    }
+}
+
+fn default_paths(explicit: Option<&std::path::Path>, env: &Environment) -> Option<Paths> {
+    let file = llf_config::ConfigFile::from_value(
+        explicit
+            .map(ToOwned::to_owned)
+            .unwrap_or_else(|| std::path::PathBuf::from("config.json")),
+        serde_json::json!({}),
+        false,
+        env,
+    )
+    .ok()?;
+    Some(file.paths().clone())
+}
+
+/// Prints the error chain and picks the exit status. A closed stdout (`llf … | head`) is not an
+/// error.
+fn report(err: &anyhow::Error) -> ExitCode {
+    if err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    }) {
+        return ExitCode::SUCCESS;
+    }
+    eprintln!("error: {err}");
+    for cause in err.chain().skip(1) {
+        eprintln!("  caused by: {cause}");
+    }
+    let config_error = err.chain().any(|e| e.is::<ConfigError>())
+        || err.to_string().contains("configuration cannot be used");
+    if config_error {
+        ExitCode::from(EXIT_CONFIG)
+    } else {
+        ExitCode::FAILURE
+    }
+}

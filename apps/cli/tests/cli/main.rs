@@ -1,0 +1,61 @@
+//! The `llf` binary, driven as a user would: one integration test binary with a module per command.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
+mod config;
+mod misc;
+mod trash;
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// An isolated LLF home: every test gets its own `LLF_HOME` and `HOME`, and none of the developer's
+/// environment leaks in.
+pub(crate) struct Sandbox {
+    pub(crate) dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub(crate) fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub(crate) fn home(&self) -> PathBuf {
+        self.dir.path().join("llf")
+    }
+
+    pub(crate) fn llf(&self) -> Command {
+        let mut cmd = Command::cargo_bin("llf").unwrap();
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("LLF_HOME", self.home())
+            .env("LLF_DEV_CACHE", self.dir.path().join("no-dev-cache"));
+        cmd
+    }
+
+    pub(crate) fn write_config(&self, value: serde_json::Value) -> PathBuf {
+        let path = self.home().join("config.json");
+        std::fs::create_dir_all(self.home()).unwrap();
+        std::fs::write(&path, serde_json::to_vec_pretty(&value).unwrap()).unwrap();
+        path
+    }
+
+    pub(crate) fn read_config(&self) -> serde_json::Value {
+        read_json(&self.home().join("config.json"))
+    }
+}
+
+pub(crate) fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+pub(crate) fn stdout_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub(crate) fn stderr_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}

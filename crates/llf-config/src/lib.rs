@@ -1,0 +1,56 @@
+//! The typed configuration of LLF.
+//!
+//! A config is a `config.json` whose keys are those of the Python version (`llm_endpoint`,
+//! `local_llm_servers`, `inference_params`, `rag`, `request_queue`, `tool_sandbox`,
+//! `multi_model`, …), so an existing file loads unchanged. Every key has a default; unknown keys
+//! are warnings, never errors; invalid values are errors that name the key
+//! (`local_llm_servers[1].port: expected 1..=65535, got 70000`).
+//!
+//! Key types:
+//! - [`ConfigFile`]: load, inspect, edit and atomically save a config file.
+//! - [`Config`]: the effective, typed configuration (defaults + file + environment).
+//! - [`Paths`]: the directories LLF uses (XDG by default; `LLF_HOME` moves them all).
+//! - [`Environment`]: the environment variables LLF reads (`LLF_HOME`, `LLF_CONFIG`,
+//!   `LLF_API_KEY`, `OPENAI_API_KEY`), captured once. This crate is the only one that reads them.
+//! - [`Secret`]: an API key that prints as `***`.
+//!
+//! # Example
+//!
+//! ```
+//! use llf_config::{ConfigFile, Environment};
+//!
+//! let home = tempfile::tempdir()?;
+//! let env = Environment::with_home(home.path());
+//! std::fs::write(
+//!     home.path().join("config.json"),
+//!     r#"{"llm_endpoint": {"model_name": "tiny"}, "local_llm_servers": [{"name": "default", "port": 8081}]}"#,
+//! )?;
+//!
+//! let mut file = ConfigFile::load(None, &env)?;
+//! assert_eq!(file.config().llm_endpoint.model_name, "tiny");
+//! assert_eq!(file.config().server(None).map(|s| s.port), Some(8081));
+//!
+//! file.set("inference_params.temperature", "0.2")?;
+//! file.save()?; // temp file + rename, mode 0600
+//! assert_eq!(ConfigFile::load(None, &env)?.config().inference_params.temperature, 0.2);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![doc(test(attr(deny(warnings))))]
+
+mod detect;
+mod env;
+mod error;
+mod file;
+mod keys;
+mod paths;
+pub mod schema;
+mod secret;
+mod validate;
+
+pub use detect::DEFAULT_MODEL_FILE;
+pub use env::{Environment, PlatformDirs};
+pub use error::{ConfigError, Issue, Result};
+pub use file::{ConfigFile, KeySource};
+pub use paths::Paths;
+pub use schema::Config;
+pub use secret::{Secret, redact};

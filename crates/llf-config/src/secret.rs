@@ -1,0 +1,112 @@
+//! A string that must never reach a log line or a terminal by accident.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A secret such as an API key. `Debug` and `Display` print `***`; only [`Secret::expose`] gives
+/// the value, so every place that needs it is easy to find.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The text shown instead of a secret.
+    pub const REDACTED: &'static str = "***";
+
+    /// Wraps a value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value itself; use only to hand it to the service it authenticates with.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// True for an empty value (treated as no key at all).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secret({})", Self::REDACTED)
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(Self::REDACTED)
+    }
+}
+
+// Serialization writes the real value: it is how the config file is saved (0600). Anything shown
+// to a person goes through `redact` first.
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret)
+    }
+}
+
+/// Key names whose values are treated as secrets wherever they appear, including keys LLF does
+/// not know (a Python-era config may carry its own).
+pub(crate) fn is_secret_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    [
+        "api_key",
+        "apikey",
+        "token",
+        "password",
+        "secret",
+        "authorization",
+    ]
+    .iter()
+    .any(|s| k.contains(s))
+}
+
+/// Replaces every non-empty string under a secret-looking key with `***`.
+pub fn redact(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                if is_secret_key(k) && !v.is_null() && v.as_str() != Some("") {
+                    *v = serde_json::Value::String(Secret::REDACTED.to_owned());
+                } else {
+                    redact(v);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_and_display_hide_the_value() {
+        let s = Secret::new("sk-live-123");
+        assert_eq!(format!("{s:?} {s}"), "Secret(***) ***");
+        assert_eq!(s.expose(), "sk-live-123");
+    }
+
+    #[test]
+    fn redact_walks_nested_values() {
+        let mut v = serde_json::json!({
+            "llm_endpoint": {"api_key": "sk-1", "model_name": "m"},
+            "plugins": [{"auth_token": "t"}, {"password": ""}]
+        });
+        redact(&mut v);
+        assert_eq!(v["llm_endpoint"]["api_key"], "***");
+        assert_eq!(v["llm_endpoint"]["model_name"], "m");
+        assert_eq!(v["plugins"][0]["auth_token"], "***");
+        assert_eq!(v["plugins"][1]["password"], "");
+    }
+}

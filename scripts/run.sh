@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Sets up a fresh machine (scripts/setup.sh), builds `llf`, writes a config pointing at the
+# installed llama-server and model if there is none yet, and shows it.
+# Extra arguments are passed to `llf config show`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+# shellcheck source=/dev/null
+source "${LLF_DEV_CACHE:-$HOME/.cache/llf-dev}/env.sh"
+
+cargo build --release --locked -p llf-cli
+LLF="$CARGO_TARGET_DIR/release/llf"
+
+if [ ! -f "$("$LLF" -q config path)" ]; then
+  "$LLF" config init
+fi
+exec "$LLF" config show "$@"
