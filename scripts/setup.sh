@@ -20,7 +20,7 @@ ONNXRUNTIME_VERSION="1.32.0"
 MINILM_INT8_VERSION="1.0.0"
 MINILM_TOKENIZER_VERSION="0.1.0"
 CARGO_DENY_VERSION="0.18.3"
-APT_PACKAGES=(libopenblas-dev liblapack-dev pkg-config)
+APT_PACKAGES=(libopenblas-dev liblapack-dev pkg-config fonts-dejavu-core)
 
 say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 mkdir -p "$CACHE"/{downloads,bin,models,onnxruntime,embed,tools,target}
@@ -29,7 +29,7 @@ mkdir -p "$CACHE"/{downloads,bin,models,onnxruntime,embed,tools,target}
 exec 9>"$CACHE/.setup.lock"
 flock 9
 
-# --- Debian packages (FAISS needs BLAS/LAPACK) -------------------------------------------------
+# --- Debian packages (FAISS needs BLAS/LAPACK; PDF export embeds DejaVu) -------------------------
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -39,6 +39,34 @@ pub(crate) enum Command {
     /// List, restore or permanently remove deleted items.
     #[command(subcommand)]
     Trash(TrashCmd),
+    /// Saved conversations: list, show, search, branch, export and import.
+    #[command(subcommand)]
+    Conversation(crate::commands::conversation::ConversationCmd),
+    /// Prompt templates with {variables}: the built-ins and your own.
+    #[command(subcommand)]
+    Template(crate::commands::template::TemplateCmd),
+    /// Long-term memory: stores of facts that chats draw on (add, search, export, migrate…).
+    #[command(subcommand)]
+    Memory(crate::commands::memory::MemoryCmd),
+    /// Tools the model can call: list, inspect, enable, run and test them.
+    #[command(subcommand)]
+    Tool(crate::commands::tool::ToolCmd),
+    /// The tool audit log: recent events (`llf audit -n 50 --type tool_execution`) and `llf audit verify`.
+    Audit(crate::commands::audit::AuditArgs),
+    /// Developer helpers, e.g. `llf dev create-tool NAME` to scaffold a new tool.
+    #[command(subcommand)]
+    Dev(crate::commands::dev::DevCmd),
+    /// Talk to a model: `llf chat` for a session, `llf chat "question"` for one answer.
+    ///
+    /// Starts the default local llama-server when it is not running. Piped stdin is sent as the
+    /// message (`git diff | llf chat --system "Review this"`).
+    Chat(crate::commands::chat::ChatArgs),
+    /// Start, stop and inspect local llama-server instances.
+    #[command(subcommand)]
+    Server(crate::commands::server::ServerCmd),
+    /// Per-request performance figures: time to first token, tokens/s.
+    #[command(subcommand)]
+    Performance(crate::commands::performance::PerformanceCmd),
     /// Print a shell completion script, e.g. `llf completions bash > ~/.local/share/bash-completion/completions/llf`.
     Completions {
         /// The shell.

@@ -8,6 +8,7 @@ mod cli;
 mod commands;
 mod logging;
 mod output;
+mod progress;
 
 use std::process::ExitCode;
 
@@ -82,6 +83,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Config(cmd) => commands::config::run(&ctx, cmd).await,
         Command::Trash(cmd) => commands::trash::run(&ctx, cmd).await,
+        Command::Conversation(cmd) => commands::conversation::run(&ctx, cmd).await,
+        Command::Template(cmd) => commands::template::run(&ctx, cmd).await,
+        Command::Memory(cmd) => commands::memory::run(&ctx, cmd).await,
+        Command::Tool(cmd) => commands::tool::run(&ctx, cmd).await,
+        Command::Audit(args) => commands::audit::run(&ctx, args).await,
+        Command::Dev(cmd) => commands::dev::run(&ctx, cmd).await,
+        Command::Chat(args) => commands::chat::run(&ctx, args).await,
+        Command::Server(cmd) => commands::server::run(&ctx, cmd).await,
+        Command::Performance(cmd) => commands::performance::run(&ctx, cmd).await,
         Command::Completions { shell } => commands::completions::run(shell),
     }
 }

@@ -28,6 +28,8 @@ pub struct Config {
     pub request_queue: RequestQueueSettings,
     /// Limits for external tools.
     pub tool_sandbox: ToolSandboxSettings,
+    /// Tool registry, file roots, audit log and the tool-calling loop.
+    pub tools: ToolsSettings,
     /// Routing between several models.
     pub multi_model: MultiModelSettings,
     /// Soft-delete retention.
@@ -69,6 +71,7 @@ impl Default for Config {
             memory: MemorySettings::default(),
             request_queue: RequestQueueSettings::default(),
             tool_sandbox: ToolSandboxSettings::default(),
+            tools: ToolsSettings::default(),
             multi_model: MultiModelSettings::default(),
             trash: TrashSettings::default(),
             model_dir: None,
@@ -467,6 +470,39 @@ impl Default for ToolSandboxSettings {
             max_open_files: 256,
             max_output_kb: 1024,
             allow_network: false,
+        }
+    }
+}
+
+/// `tools`: where tools may touch files, the audit log, and how the tool-calling loop runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ToolsSettings {
+    /// Directories that path arguments (e.g. `file_access`'s `path`) must stay inside after `..`
+    /// and symlinks are resolved. Empty: tools get no file access.
+    pub allowed_roots: Vec<PathBuf>,
+    /// The repository's built-in tools directory. Unset: the `tools/` directory LLF was built from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub builtin_dir: Option<PathBuf>,
+    /// Rounds of tool calls the model may make before it must answer.
+    pub max_tool_rounds: u32,
+    /// Run the calls of one model turn in parallel.
+    pub parallel_calls: bool,
+    /// Size in KiB at which the audit log is rotated.
+    pub audit_max_kb: u64,
+    /// Rotated audit log files kept.
+    pub audit_keep_files: u32,
+}
+
+impl Default for ToolsSettings {
+    fn default() -> Self {
+        Self {
+            allowed_roots: Vec::new(),
+            builtin_dir: None,
+            max_tool_rounds: 5,
+            parallel_calls: true,
+            audit_max_kb: 10 * 1024,
+            audit_keep_files: 5,
         }
     }
 }

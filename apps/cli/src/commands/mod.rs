@@ -1,5 +1,14 @@
 //! One module per top-level command.
 
+pub(crate) mod chat;
 pub(crate) mod completions;
 pub(crate) mod config;
+pub(crate) mod conversation;
+pub(crate) mod template;
+pub(crate) mod memory;
+pub(crate) mod performance;
+pub(crate) mod server;
 pub(crate) mod trash;
+pub(crate) mod audit;
+pub(crate) mod dev;
+pub(crate) mod tool;

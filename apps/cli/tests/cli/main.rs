@@ -1,8 +1,11 @@
 //! The `llf` binary, driven as a user would: one integration test binary with a module per command.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
+mod chat;
 mod config;
+mod conversation;
 mod misc;
+mod template;
 mod trash;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,63 @@
+//! `llf audit …`: read and verify the tool audit log.
+
+use clap::Subcommand;
+
+use crate::Context;
+use crate::output;
+
+/// `llf audit` options.
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub(crate) struct AuditArgs {
+    #[command(subcommand)]
+    pub(crate) cmd: Option<AuditCmd>,
+    /// Show the last N events.
+    #[arg(short = 'n', long, default_value_t = 20)]
+    pub(crate) lines: usize,
+    /// Only events of this type: tool_execution, tool_blocked, validation_failed,
+    /// rate_limit_exceeded, sandbox_violation, approval, config_changed.
+    #[arg(long = "type", value_name = "TYPE")]
+    pub(crate) event_type: Option<String>,
+    /// Print JSON lines as stored.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `llf audit` subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditCmd {
+    /// Check the hash chain: reports the first edited, removed or reordered line.
+    Verify,
+}
+
+pub(crate) async fn run(ctx: &Context, args: AuditArgs) -> anyhow::Result<()> {
+    let log = crate::commands::tool::audit_log(ctx)?;
+    if let Some(AuditCmd::Verify) = args.cmd {
+        let report = log.verify()?;
+        eprintln!(
+            "audit log intact: {} events in {} file(s)",
+            report.lines,
+            report.files.len()
+        );
+        return Ok(());
+    }
+    if !log.path().exists() {
+        eprintln!("no audit events yet ({})", log.path().display());
+        return Ok(());
+    }
+    let records = log.tail(args.lines, args.event_type.as_deref())?;
+    for r in &records {
+        if args.json {
+            output::line(serde_json::to_string(r)?)?;
+        } else {
+            output::line(format!(
+                "{}  {:<20}  {:<16}  {}",
+                r.ts.format("%Y-%m-%d %H:%M:%S"),
+                r.event_type,
+                r.tool.as_deref().unwrap_or("-"),
+                r.details
+            ))?;
+        }
+    }
+    Ok(())
+}

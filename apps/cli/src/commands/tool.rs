@@ -1,0 +1,371 @@
+//! `llf tool …`: list, inspect, import, enable, disable, remove, run and test tools.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::{Args, Subcommand};
+use llf_core::tool::ToolInvocation;
+use llf_tools::approval::{
+    ApprovalDecision, ApprovalPrompt, ApprovalRequest, ApprovalStore, FixedApproval,
+};
+use llf_tools::audit::{AuditEvent, AuditEventType, AuditLog};
+use llf_tools::{BUILTIN_TOOLS_DIR, ToolRegistry, ToolSet, ToolSource};
+use serde_json::{Value, json};
+
+use crate::Context;
+use crate::output;
+
+/// `llf tool …`
+#[derive(Debug, Subcommand)]
+pub(crate) enum ToolCmd {
+    /// List every tool: built-in (the repository's tools/) and yours (the tools dir).
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a tool's definition, policy (approval, timeout, sandbox, rate limit) and validation rules.
+    Info {
+        /// Tool name.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Copy a tool directory (config.json, tool_definition.json, program) into your tools dir.
+    Import {
+        /// The directory to import.
+        dir: PathBuf,
+    },
+    /// Offer a tool to the model.
+    Enable {
+        /// Tool name.
+        name: String,
+    },
+    /// Stop offering a tool to the model.
+    Disable {
+        /// Tool name.
+        name: String,
+    },
+    /// Move one of your tools to the trash (`llf trash restore` brings it back).
+    Remove {
+        /// Tool name.
+        name: String,
+    },
+    /// Run a tool once, through validation, approval, the sandbox and the audit log.
+    ///
+    /// Example: llf tool run calculator --args '{"expression": "2 * (3 + 4)"}'
+    Run(RunArgs),
+    /// Run the cases of a tool's tests.json.
+    Test {
+        /// Tool name.
+        name: String,
+    },
+    /// Forget an "always" approval, so LLF asks again before running the tool.
+    Revoke {
+        /// Tool name.
+        name: String,
+    },
+}
+
+/// `llf tool run`
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// Tool name.
+    pub(crate) name: String,
+    /// Arguments as a JSON object.
+    #[arg(long, default_value = "{}", value_name = "JSON")]
+    pub(crate) args: String,
+    /// Approve a tool that requires approval without asking (needed when not on a terminal).
+    #[arg(short, long)]
+    pub(crate) yes: bool,
+}
+
+/// Asks on the terminal: once, for this session, always, or no.
+struct TerminalPrompt;
+
+#[async_trait::async_trait]
+impl ApprovalPrompt for TerminalPrompt {
+    async fn ask(&self, request: &ApprovalRequest) -> ApprovalDecision {
+        let question = format!(
+            "Run tool `{}` ({}) with {}?",
+            request.tool, request.description, request.arguments
+        );
+        let answer = tokio::task::spawn_blocking(move || {
+            dialoguer::Select::new()
+                .with_prompt(question)
+                .items(&["yes, once", "yes, for this session", "yes, always", "no"])
+                .default(0)
+                .interact()
+        })
+        .await;
+        match answer {
+            Ok(Ok(0)) => ApprovalDecision::Once,
+            Ok(Ok(1)) => ApprovalDecision::Session,
+            Ok(Ok(2)) => ApprovalDecision::Always,
+            _ => ApprovalDecision::Deny,
+        }
+    }
+}
+
+/// The approval prompt for this run: the terminal when there is one, else deny (or `--yes`).
+pub(crate) fn approval_prompt(yes: bool) -> Arc<dyn ApprovalPrompt> {
+    if yes {
+        Arc::new(FixedApproval(ApprovalDecision::Once))
+    } else if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+        Arc::new(TerminalPrompt)
+    } else {
+        Arc::new(FixedApproval(ApprovalDecision::Deny))
+    }
+}
+
+fn builtin_dir(ctx: &Context) -> anyhow::Result<Option<PathBuf>> {
+    let file = ctx.config()?;
+    Ok(match &file.config().tools.builtin_dir {
+        Some(d) => Some(d.clone()),
+        None => Some(PathBuf::from(BUILTIN_TOOLS_DIR)).filter(|p| p.is_dir()),
+    })
+}
+
+/// The tool set of the configured directories.
+pub(crate) fn load_set(ctx: &Context) -> anyhow::Result<ToolSet> {
+    let file = ctx.config()?;
+    let set = ToolSet::load(&file.paths().tools, builtin_dir(ctx)?.as_deref())?;
+    for p in set.problems() {
+        tracing::warn!(dir = %p.dir.display(), "{}", p.message);
+    }
+    Ok(set)
+}
+
+/// The audit log of the configured logs directory.
+pub(crate) fn audit_log(ctx: &Context) -> anyhow::Result<AuditLog> {
+    let file = ctx.config()?;
+    let t = &file.config().tools;
+    Ok(AuditLog::new(
+        file.paths().logs.join("audit.jsonl"),
+        t.audit_max_kb * 1024,
+        t.audit_keep_files,
+    ))
+}
+
+fn approvals_path(ctx: &Context) -> anyhow::Result<PathBuf> {
+    Ok(ctx.config()?.paths().state.join("tool_approvals.json"))
+}
+
+/// A registry wired to the config: sandbox limits, allowed roots, audit log, approvals. The chat
+/// REPL can use this as its `ToolExecutor`.
+pub(crate) fn open_registry(
+    ctx: &Context,
+    prompt: Arc<dyn ApprovalPrompt>,
+) -> anyhow::Result<ToolRegistry> {
+    let file = ctx.config()?;
+    let cfg = file.config();
+    Ok(ToolRegistry::builder(load_set(ctx)?)
+        .sandbox(cfg.tool_sandbox.clone())
+        .work_root(file.paths().cache.join("tool-runs"))
+        .allowed_roots(cfg.tools.allowed_roots.clone())
+        .audit(audit_log(ctx)?)
+        .approvals(ApprovalStore::load(approvals_path(ctx)?)?)
+        .approval_prompt(prompt)
+        .build())
+}
+
+async fn config_changed(ctx: &Context, tool: &str, change: &str) -> anyhow::Result<()> {
+    audit_log(ctx)?
+        .record(AuditEvent::new(
+            AuditEventType::ConfigChanged,
+            tool,
+            json!({"change": change}),
+        ))
+        .await?;
+    Ok(())
+}
+
+fn source_name(s: ToolSource) -> &'static str {
+    match s {
+        ToolSource::User => "user",
+        ToolSource::Builtin => "built-in",
+        ToolSource::Native => "native",
+    }
+}
+
+pub(crate) async fn run(ctx: &Context, cmd: ToolCmd) -> anyhow::Result<()> {
+    match cmd {
+        ToolCmd::List { json } => list(ctx, json),
+        ToolCmd::Info { name, json } => info(ctx, &name, json).await,
+        ToolCmd::Import { dir } => {
+            let mut set = load_set(ctx)?;
+            let name = set.import(&dir)?;
+            config_changed(ctx, &name, "imported").await?;
+            eprintln!("imported `{name}`; enable it with `llf tool enable {name}`");
+            Ok(())
+        }
+        ToolCmd::Enable { name } => switch(ctx, &name, true).await,
+        ToolCmd::Disable { name } => switch(ctx, &name, false).await,
+        ToolCmd::Remove { name } => {
+            let mut set = load_set(ctx)?;
+            let trash = crate::commands::trash::open(ctx).await?;
+            let item = set.remove(&name, &trash).await?;
+            config_changed(ctx, &name, "removed").await?;
+            eprintln!(
+                "moved `{name}` to the trash (restore with `llf trash restore {}`)",
+                item.id
+            );
+            Ok(())
+        }
+        ToolCmd::Run(args) => run_once(ctx, args).await,
+        ToolCmd::Test { name } => test(ctx, &name).await,
+        ToolCmd::Revoke { name } => {
+            let store = ApprovalStore::load(approvals_path(ctx)?)?;
+            if store.revoke(&name)? {
+                config_changed(ctx, &name, "approval revoked").await?;
+                eprintln!("LLF will ask again before running `{name}`");
+            } else {
+                eprintln!("`{name}` had no remembered approval");
+            }
+            Ok(())
+        }
+    }
+}
+
+fn list(ctx: &Context, as_json: bool) -> anyhow::Result<()> {
+    let set = load_set(ctx)?;
+    let rows: Vec<Value> = set
+        .list()
+        .map(|t| {
+            let m = t.manifest();
+            json!({
+                "name": t.name,
+                "source": source_name(t.source),
+                "enabled": t.enabled,
+                "requires_approval": m.is_some_and(|m| m.config.needs_approval()),
+                "description": t.spec.description,
+                "dir": m.map(|m| m.dir.display().to_string()),
+            })
+        })
+        .collect();
+    if as_json {
+        return output::json(&Value::from(rows));
+    }
+    if rows.is_empty() {
+        eprintln!("no tools; create one with `llf dev create-tool NAME`");
+        return Ok(());
+    }
+    output::line(format!(
+        "{:<20}  {:<8}  {:<7}  {:<8}  DESCRIPTION",
+        "NAME", "SOURCE", "ENABLED", "APPROVAL"
+    ))?;
+    for r in &rows {
+        output::line(format!(
+            "{:<20}  {:<8}  {:<7}  {:<8}  {}",
+            r["name"].as_str().unwrap_or_default(),
+            r["source"].as_str().unwrap_or_default(),
+            if r["enabled"] == true { "yes" } else { "no" },
+            if r["requires_approval"] == true { "ask" } else { "-" },
+            r["description"].as_str().unwrap_or_default(),
+        ))?;
+    }
+    Ok(())
+}
+
+async fn info(ctx: &Context, name: &str, as_json: bool) -> anyhow::Result<()> {
+    let registry = open_registry(ctx, approval_prompt(false))?;
+    let t = registry
+        .tools()
+        .get(name)
+        .ok_or_else(|| llf_tools::ToolError::NotFound(name.to_owned()))?;
+    let iso = registry.sandbox().isolation().await;
+    let value = json!({
+        "name": t.name,
+        "source": source_name(t.source),
+        "enabled": t.enabled,
+        "definition": t.spec,
+        "config": t.manifest().map(|m| serde_json::to_value(&m.config).unwrap_or(Value::Null)),
+        "dir": t.manifest().map(|m| m.dir.display().to_string()),
+        "sandbox": {
+            "namespaces": iso.namespaces,
+            "runs_as_nobody": iso.drops_root,
+            "note": iso.note,
+        },
+    });
+    if as_json {
+        return output::json(&value);
+    }
+    output::line(format!("{} ({}, {})", t.name, source_name(t.source), if t.enabled { "enabled" } else { "disabled" }))?;
+    output::line(format!("  {}", t.spec.description))?;
+    if let Some(m) = t.manifest() {
+        output::line(format!("  directory: {}", m.dir.display()))?;
+        output::line(format!(
+            "  approval: {}   timeout: {}   sandbox: {}   network: {}",
+            if m.config.needs_approval() { "required" } else { "no" },
+            m.config.timeout_secs().map_or("default".into(), |s| format!("{s} s")),
+            if m.config.allow_sandbox { "full" } else { "limits only" },
+            if m.config.requires_network { "yes" } else { "no" },
+        ))?;
+        if let Some(rl) = &m.config.rate_limit {
+            output::line(format!(
+                "  rate limit: {} per minute, burst {}",
+                rl.requests_per_minute,
+                rl.burst_size.unwrap_or(rl.requests_per_minute)
+            ))?;
+        }
+    }
+    output::line("  parameters:")?;
+    output::line(serde_json::to_string_pretty(&t.spec.parameters)?)?;
+    if let Some(note) = iso.note {
+        output::line(format!("  note: {note}"))?;
+    }
+    Ok(())
+}
+
+async fn switch(ctx: &Context, name: &str, on: bool) -> anyhow::Result<()> {
+    let mut set = load_set(ctx)?;
+    set.set_enabled(name, on)?;
+    config_changed(ctx, name, if on { "enabled" } else { "disabled" }).await?;
+    eprintln!("`{name}` {}", if on { "enabled" } else { "disabled" });
+    Ok(())
+}
+
+async fn run_once(ctx: &Context, args: RunArgs) -> anyhow::Result<()> {
+    let registry = open_registry(ctx, approval_prompt(args.yes))?;
+    let call = ToolInvocation {
+        call_id: format!("cli-{}", ulid_like()),
+        name: args.name,
+        arguments: args.args,
+    };
+    let outcome = registry.run_named(&call).await;
+    let body: Value = serde_json::from_str(&outcome.to_message_content())?;
+    output::json(&body)?;
+    if outcome.success {
+        Ok(())
+    } else {
+        anyhow::bail!("the tool failed")
+    }
+}
+
+fn ulid_like() -> String {
+    chrono::Utc::now().format("%Y%m%d%H%M%S%3f").to_string()
+}
+
+async fn test(ctx: &Context, name: &str) -> anyhow::Result<()> {
+    let registry = open_registry(ctx, approval_prompt(true))?;
+    let results = llf_tools::scaffold::run_tool_tests(&registry, name).await?;
+    let failed = results.iter().filter(|r| !r.passed).count();
+    for r in &results {
+        match &r.message {
+            None => output::line(format!("ok    {}", r.name))?,
+            Some(m) => output::line(format!("FAIL  {}: {m}", r.name))?,
+        }
+    }
+    output::line(format!("{} passed, {failed} failed", results.len() - failed))?;
+    if failed > 0 {
+        anyhow::bail!("{failed} test case(s) of `{name}` failed");
+    }
+    Ok(())
+}
+
+/// Whether `dir` is inside the user's tools directory (used by `llf dev create-tool`).
+pub(crate) fn tools_dir(ctx: &Context) -> anyhow::Result<&Path> {
+    Ok(&ctx.config()?.paths().tools)
+}

@@ -1,0 +1,362 @@
+//! The chat client: OpenAI-compatible chat completions over `async-openai`, streaming and not,
+//! behind the endpoint's [`RequestQueue`], with retries on transient errors (429, 5xx, connection
+//! failures; exponential backoff), a timeout on the response and on every streamed piece, and a
+//! [`ProfileRecord`] per request.
+
+mod events;
+mod wire;
+
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use async_openai::config::OpenAIConfig;
+use async_openai::error::OpenAIError;
+use async_openai::middleware::ReqwestService;
+use async_openai::middleware::retry::OpenAIRetryLayer;
+use futures::{Stream, StreamExt};
+use llf_config::Secret;
+use llf_config::schema::InferenceParams;
+use llf_core::chat::ChatMessage;
+use llf_core::tool::ToolSpec;
+
+pub use events::{ChatEvent, Completion, Metrics, Usage};
+
+use crate::profile::{ProfileLog, ProfileRecord};
+use crate::queue::{QueuePermit, RequestQueue};
+use crate::{Result, RuntimeError};
+use events::{Accumulator, tokens_per_second};
+
+/// Where requests go.
+#[derive(Clone)]
+pub struct EndpointSpec {
+    /// Base URL including `/v1`.
+    pub base_url: String,
+    /// API key, if the endpoint needs one.
+    pub api_key: Option<Secret>,
+    /// Model name sent with requests.
+    pub model: String,
+    /// Longest wait for a response, and between two pieces of a streamed response.
+    pub timeout: Duration,
+    /// Retries of transient failures before the first byte of the answer.
+    pub max_retries: u32,
+}
+
+impl std::fmt::Debug for EndpointSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EndpointSpec")
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| Secret::REDACTED))
+            .field("model", &self.model)
+            .field("timeout", &self.timeout)
+            .field("max_retries", &self.max_retries)
+            .finish()
+    }
+}
+
+/// One chat request.
+#[derive(Debug, Clone, Default)]
+pub struct ChatRequest {
+    /// The conversation, system prompt first.
+    pub messages: Vec<ChatMessage>,
+    /// Sampling parameters.
+    pub params: InferenceParams,
+    /// Tools offered to the model.
+    pub tools: Vec<ToolSpec>,
+    /// A `response_format` (e.g. a JSON schema the answer must follow).
+    pub response_format: Option<serde_json::Value>,
+    /// Time already spent building the prompt, recorded in the profile.
+    pub prompt_build: Duration,
+}
+
+impl ChatRequest {
+    /// A request for `messages` with default parameters.
+    pub fn new(messages: Vec<ChatMessage>) -> Self {
+        Self { messages, ..Self::default() }
+    }
+
+    /// Sets the sampling parameters.
+    pub fn params(mut self, params: InferenceParams) -> Self {
+        self.params = params;
+        self
+    }
+
+    /// Offers tools.
+    pub fn tools(mut self, tools: Vec<ToolSpec>) -> Self {
+        self.tools = tools;
+        self
+    }
+
+    /// Constrains the answer's format.
+    pub fn response_format(mut self, format: serde_json::Value) -> Self {
+        self.response_format = Some(format);
+        self
+    }
+}
+
+/// A streamed answer: [`ChatEvent`]s ending with `Done` or `Error`. Dropping it cancels the
+/// request (the connection closes and the server stops generating).
+pub type ChatStream = Pin<Box<dyn Stream<Item = ChatEvent> + Send>>;
+
+/// A client for one OpenAI-compatible endpoint.
+#[derive(Clone)]
+pub struct ChatClient {
+    spec: EndpointSpec,
+    client: async_openai::Client<OpenAIConfig>,
+    queue: RequestQueue,
+    profile: Option<ProfileLog>,
+}
+
+impl std::fmt::Debug for ChatClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChatClient").field("spec", &self.spec).finish()
+    }
+}
+
+impl ChatClient {
+    /// A client for `spec` whose requests pass through `queue`.
+    pub fn new(spec: EndpointSpec, queue: RequestQueue) -> Self {
+        let mut config = OpenAIConfig::new().with_api_base(spec.base_url.trim_end_matches('/'));
+        // A local server takes any key; sending none avoids leaking a remote key to it.
+        config = config.with_api_key(spec.api_key.as_ref().map(|k| k.expose().to_owned()).unwrap_or_default());
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_default();
+        let service = tower::ServiceBuilder::new()
+            .layer(OpenAIRetryLayer::new(spec.max_retries as usize))
+            .service(ReqwestService::new(http));
+        let client = async_openai::Client::with_config(config).with_http_service(service);
+        Self { spec, client, queue, profile: None }
+    }
+
+    /// Records every request in `log`.
+    pub fn with_profile(mut self, log: ProfileLog) -> Self {
+        self.profile = Some(log);
+        self
+    }
+
+    /// The endpoint's base URL.
+    pub fn endpoint(&self) -> &str {
+        &self.spec.base_url
+    }
+
+    /// The model name requests use.
+    pub fn model(&self) -> &str {
+        &self.spec.model
+    }
+
+    /// The request queue.
+    pub fn queue(&self) -> &RequestQueue {
+        &self.queue
+    }
+
+    /// Sends `request` and waits for the whole answer.
+    pub async fn complete(&self, request: ChatRequest) -> Result<Completion> {
+        let permit = self.queue.acquire().await?;
+        let wire = self.wire_request(&request, false);
+        let sent = Instant::now();
+        let chat = self.client.chat();
+        let call = chat.create_byot::<_, wire::Response>(wire);
+        let outcome = match tokio::time::timeout(self.spec.timeout, call).await {
+            Err(_) => Err(self.timeout_error()),
+            Ok(Err(e)) => Err(self.request_error(e)),
+            Ok(Ok(resp)) => Ok(resp),
+        };
+        let total = sent.elapsed();
+        let result = outcome.map(|resp| {
+            let mut acc = Accumulator::new(self.spec.model.clone());
+            let mut resp = resp;
+            let mut calls = Vec::new();
+            if let Some(choice) = resp.choices.first_mut() {
+                if let Some(msg) = choice.message.take() {
+                    acc.completion.content = msg.content.unwrap_or_default();
+                    calls = msg.tool_calls;
+                }
+                acc.completion.finish_reason = choice.finish_reason.take();
+            }
+            if let Some(u) = resp.usage {
+                acc.completion.usage = u;
+                acc.completion.usage_reported = true;
+            }
+            let metrics = Metrics {
+                queue_wait: permit.waited,
+                time_to_first_token: total,
+                total,
+                tokens_per_second: if total.as_secs_f64() > 0.0 {
+                    acc.completion.usage.completion_tokens as f64 / total.as_secs_f64()
+                } else {
+                    0.0
+                },
+            };
+            let mut c = acc.finish(metrics);
+            c.tool_calls = calls.into_iter().enumerate().map(|(i, tc)| tc.into_tool_call(i)).collect();
+            c
+        });
+        self.record(&request, &permit, result.as_ref().ok(), total, total, false);
+        result
+    }
+
+    /// Sends `request` and streams the answer. Errors before the answer starts (queue full,
+    /// connection refused after retries, HTTP errors) are returned here; errors during the answer
+    /// arrive as [`ChatEvent::Error`].
+    pub async fn stream(&self, request: ChatRequest) -> Result<ChatStream> {
+        let permit = self.queue.acquire().await?;
+        let wire = self.wire_request(&request, true);
+        let sent = Instant::now();
+        let chat = self.client.chat();
+        let call = chat.create_stream_byot::<_, wire::Response>(wire);
+        let inner = match tokio::time::timeout(self.spec.timeout, call).await {
+            Err(_) => return Err(self.timeout_error()),
+            Ok(Err(e)) => return Err(self.request_error(e)),
+            Ok(Ok(s)) => s,
+        };
+        let state = StreamState {
+            inner,
+            acc: Accumulator::new(self.spec.model.clone()),
+            pending: std::collections::VecDeque::new(),
+            done: false,
+            sent,
+            first_token: None,
+            client: self.clone(),
+            request,
+            permit,
+        };
+        Ok(Box::pin(futures::stream::unfold(state, StreamState::next)))
+    }
+
+    fn wire_request(&self, r: &ChatRequest, stream: bool) -> wire::Request {
+        wire::Request::new(self.spec.model.clone(), &r.messages, &r.params, &r.tools, r.response_format.clone(), stream)
+    }
+
+    fn timeout_error(&self) -> RuntimeError {
+        RuntimeError::Timeout { endpoint: self.spec.base_url.clone(), secs: self.spec.timeout.as_secs() }
+    }
+
+    fn request_error(&self, e: OpenAIError) -> RuntimeError {
+        let endpoint = self.spec.base_url.clone();
+        match e {
+            OpenAIError::ApiError(api) => RuntimeError::Request {
+                endpoint,
+                status: Some(api.status_code.as_u16()),
+                message: format!("HTTP {}: {}", api.status_code.as_u16(), api.api_error.message),
+            },
+            OpenAIError::JSONDeserialize(err, body) => RuntimeError::Malformed {
+                endpoint,
+                detail: format!("{err} in {}", body.chars().take(200).collect::<String>()),
+            },
+            OpenAIError::StreamError(s) => RuntimeError::Malformed { endpoint, detail: s.to_string() },
+            OpenAIError::Reqwest(err) => {
+                let status = err.status().map(|s| s.as_u16());
+                let message = if err.is_connect() {
+                    format!("cannot connect ({err}); is the server running? (`llf server status`)")
+                } else {
+                    err.to_string()
+                };
+                RuntimeError::Request { endpoint, message, status }
+            }
+            other => RuntimeError::Request { endpoint, message: other.to_string(), status: None },
+        }
+    }
+
+    fn record(&self, request: &ChatRequest, permit: &QueuePermit, done: Option<&Completion>, ttft: Duration, total: Duration, streamed: bool) {
+        let Some(log) = &self.profile else { return };
+        let (usage, reported, model, tps) = match done {
+            Some(c) => (c.usage, c.usage_reported, c.model.clone(), c.metrics.tokens_per_second),
+            None => (Usage::default(), false, self.spec.model.clone(), 0.0),
+        };
+        let prompt_tokens = if reported {
+            usage.prompt_tokens
+        } else {
+            // Rough estimate when the server reports nothing: four characters a token.
+            (request.messages.iter().map(|m| m.content.len()).sum::<usize>() / 4) as u64
+        };
+        let record = ProfileRecord {
+            timestamp: chrono::Utc::now(),
+            endpoint: self.spec.base_url.clone(),
+            model,
+            prompt_tokens,
+            completion_tokens: usage.completion_tokens,
+            usage_reported: reported,
+            prompt_build_ms: request.prompt_build.as_secs_f64() * 1e3,
+            queue_wait_ms: permit.waited.as_secs_f64() * 1e3,
+            ttft_ms: ttft.as_secs_f64() * 1e3,
+            total_ms: total.as_secs_f64() * 1e3,
+            tokens_per_second: tps,
+            streamed,
+            success: done.is_some(),
+        };
+        if let Err(e) = log.append(&record) {
+            tracing::warn!(error = %e, "cannot record performance figures");
+        }
+    }
+}
+
+struct StreamState {
+    inner: async_openai::types::stream::StreamResponse<wire::Response>,
+    acc: Accumulator,
+    pending: std::collections::VecDeque<ChatEvent>,
+    done: bool,
+    sent: Instant,
+    first_token: Option<Duration>,
+    client: ChatClient,
+    request: ChatRequest,
+    permit: QueuePermit,
+}
+
+impl StreamState {
+    async fn next(mut self) -> Option<(ChatEvent, Self)> {
+        loop {
+            if let Some(ev) = self.pending.pop_front() {
+                return Some((ev, self));
+            }
+            if self.done {
+                return None;
+            }
+            match tokio::time::timeout(self.client.spec.timeout, self.inner.next()).await {
+                Ok(Some(Ok(chunk))) => {
+                    let events = self.acc.apply(chunk);
+                    if self.first_token.is_none() && events.iter().any(|e| matches!(e, ChatEvent::Token(_) | ChatEvent::ToolCallDelta { .. })) {
+                        self.first_token = Some(self.sent.elapsed());
+                    }
+                    self.pending.extend(events);
+                }
+                Ok(Some(Err(e))) => {
+                    let error = self.client.request_error(e);
+                    return Some((self.fail(error), self));
+                }
+                Ok(None) => {
+                    let completion = self.finish(true);
+                    return Some((ChatEvent::Done(completion), self));
+                }
+                Err(_) => {
+                    let error = self.client.timeout_error();
+                    return Some((self.fail(error), self));
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self, success: bool) -> Completion {
+        self.done = true;
+        let total = self.sent.elapsed();
+        let ttft = self.first_token.unwrap_or(total);
+        let completion_tokens = if self.acc.completion.usage_reported {
+            self.acc.completion.usage.completion_tokens
+        } else {
+            0
+        };
+        let mut metrics = Metrics { queue_wait: self.permit.waited, time_to_first_token: ttft, total, tokens_per_second: 0.0 };
+        let mut c = self.acc.finish(metrics);
+        let tokens = if completion_tokens > 0 { completion_tokens } else { c.usage.completion_tokens };
+        metrics.tokens_per_second = tokens_per_second(tokens, ttft, total);
+        c.metrics = metrics;
+        self.client.record(&self.request, &self.permit, success.then_some(&c), ttft, total, true);
+        c
+    }
+
+    fn fail(&mut self, error: RuntimeError) -> ChatEvent {
+        tracing::warn!(endpoint = %self.client.spec.base_url, error = %error, "streamed answer failed");
+        let partial = self.finish(false);
+        ChatEvent::Error { error, partial: Box::new(partial) }
+    }
+}
