@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine (scripts/setup.sh), builds `llf`, writes a config pointing at the
-# installed llama-server and model if there is none yet, and shows it.
-# Extra arguments are passed to `llf config show`.
+# installed llama-server and model if there is none yet, and starts a streaming chat with the
+# default local model (llf starts llama-server itself).
+# Extra arguments are passed to `llf chat` (a prompt for one answer; none for a session).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,4 +16,4 @@ LLF="$CARGO_TARGET_DIR/release/llf"
 if [ ! -f "$("$LLF" -q config path)" ]; then
   "$LLF" config init
 fi
-exec "$LLF" config show "$@"
+exec "$LLF" chat "$@"

@@ -53,6 +53,13 @@ else
   say "tool venv present ($("$VENV/bin/cmake" --version | head -1))"
 fi
 export PATH="$VENV/bin:$PATH"
+# llf-rag's tests write a real Python FAISS index; its bench runs Python onnxruntime side by side.
+if ! "$VENV/bin/python" -c "import faiss, onnxruntime, tokenizers, numpy" 2>/dev/null; then
+  say "installing faiss-cpu, onnxruntime, tokenizers and numpy into $VENV"
+  "$VENV/bin/pip" install -q faiss-cpu onnxruntime tokenizers numpy
+else
+  say "python faiss-cpu, onnxruntime, tokenizers and numpy present"
+fi
 
 fetch_wheel() { # name version -> path of the wheel in downloads/
   local name="$1" version="$2" dir="$CACHE/downloads/$1-$2"

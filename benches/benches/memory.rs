@@ -5,7 +5,8 @@
 //!   transactions of the same size;
 //! - search: a plain FTS5 `MATCH … LIMIT 10` without ranking, snippets, filters or the join.
 //!
-//! Run: `cargo bench -p llf-benches --bench memory` (set `LLF_BENCH_MEMORIES` for another size).
+//! Run: `cargo bench -p llf-benches --bench memory` (set `LLF_BENCH_MEMORIES` for another size,
+//! `LLF_BENCH_KEEP=1` to keep the databases for inspection).
 #![allow(
     missing_docs,
     clippy::unwrap_used,
@@ -72,7 +73,10 @@ impl Words {
     fn sample(&self, rng: &mut Rng) -> &str {
         let total = *self.cumulative.last().unwrap();
         let x = rng.unit() * total;
-        let r = self.cumulative.partition_point(|c| *c < x).min(VOCABULARY - 1);
+        let r = self
+            .cumulative
+            .partition_point(|c| *c < x)
+            .min(VOCABULARY - 1);
         &self.words[r]
     }
     fn sentence(&self, rng: &mut Rng) -> String {
@@ -94,11 +98,16 @@ fn main() {
         .build()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
+    if std::env::var_os("LLF_BENCH_KEEP").is_some() {
+        eprintln!("keeping the databases in {}", dir.path().display());
+    }
     let words = Words::new();
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
 
     // ----- batched insert -----
-    let mem = rt.block_on(MemoryStore::open(dir.path().join("memory.db"))).unwrap();
+    let mem = rt
+        .block_on(MemoryStore::open(dir.path().join("memory.db")))
+        .unwrap();
     rt.block_on(mem.create_store("bench", "")).unwrap();
     let start = Instant::now();
     let mut done = 0;
@@ -143,7 +152,11 @@ fn main() {
         rt.block_on(mem.add("bench", NewMemory::new(words.sentence(&mut rng))))
             .unwrap()
     });
-    report("single add (autocommit insert vs add)", baseline_add, llf_add);
+    report(
+        "single add (autocommit insert vs add)",
+        baseline_add,
+        llf_add,
+    );
 
     // ----- search -----
     let queries = queries(&words, &mut rng);
@@ -213,11 +226,15 @@ fn main() {
         stats.count,
         stats.database_bytes as f64 / (1024.0 * 1024.0)
     );
+    if std::env::var_os("LLF_BENCH_KEEP").is_some() {
+        let _kept = dir.keep();
+    }
 }
 
 /// 80 rare words, 60 medium, 40 common (thousands to tens of thousands of hits), 40 pairs.
 fn queries(words: &Words, rng: &mut Rng) -> Vec<String> {
-    let mut pick = |lo: usize, hi: usize| words.words[lo + (rng.next() as usize) % (hi - lo)].clone();
+    let mut pick =
+        |lo: usize, hi: usize| words.words[lo + (rng.next() as usize) % (hi - lo)].clone();
     let mut q = Vec::new();
     q.extend((0..80).map(|_| pick(3_000, VOCABULARY)));
     q.extend((0..60).map(|_| pick(300, 3_000)));

@@ -39,7 +39,7 @@ pub(crate) enum Command {
     /// List, restore or permanently remove deleted items.
     #[command(subcommand)]
     Trash(TrashCmd),
-    /// Saved conversations: list, show, search, branch, export and import.
+    /// Saved conversations: list, show, resume, search, branch, export and import.
     #[command(subcommand)]
     Conversation(crate::commands::conversation::ConversationCmd),
     /// Prompt templates with {variables}: the built-ins and your own.
@@ -48,6 +48,9 @@ pub(crate) enum Command {
     /// Long-term memory: stores of facts that chats draw on (add, search, export, migrate…).
     #[command(subcommand)]
     Memory(crate::commands::memory::MemoryCmd),
+    /// RAG data stores: documents chats can draw on (create, add, query, attach, import…).
+    #[command(subcommand)]
+    Datastore(crate::commands::datastore::DatastoreCmd),
     /// Tools the model can call: list, inspect, enable, run and test them.
     #[command(subcommand)]
     Tool(crate::commands::tool::ToolCmd),
@@ -64,6 +67,9 @@ pub(crate) enum Command {
     /// Start, stop and inspect local llama-server instances.
     #[command(subcommand)]
     Server(crate::commands::server::ServerCmd),
+    /// List, inspect, download and delete models; `auto-setup` guides a first setup.
+    #[command(subcommand)]
+    Model(crate::commands::model::ModelCmd),
     /// Per-request performance figures: time to first token, tokens/s.
     #[command(subcommand)]
     Performance(crate::commands::performance::PerformanceCmd),

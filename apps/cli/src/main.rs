@@ -87,10 +87,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Template(cmd) => commands::template::run(&ctx, cmd).await,
         Command::Memory(cmd) => commands::memory::run(&ctx, cmd).await,
         Command::Tool(cmd) => commands::tool::run(&ctx, cmd).await,
+        Command::Datastore(cmd) => commands::datastore::run(&ctx, cmd).await,
         Command::Audit(args) => commands::audit::run(&ctx, args).await,
         Command::Dev(cmd) => commands::dev::run(&ctx, cmd).await,
         Command::Chat(args) => commands::chat::run(&ctx, args).await,
         Command::Server(cmd) => commands::server::run(&ctx, cmd).await,
+        Command::Model(cmd) => commands::model::run(&ctx, cmd).await,
         Command::Performance(cmd) => commands::performance::run(&ctx, cmd).await,
         Command::Completions { shell } => commands::completions::run(shell),
     }

@@ -13,7 +13,10 @@ pub(crate) struct StartSpinner {
 impl StartSpinner {
     pub(crate) fn new(server: &str) -> Self {
         let bar = ProgressBar::new_spinner();
-        bar.set_style(ProgressStyle::with_template("{spinner} {msg} ({elapsed})").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
         bar.set_message(format!("starting llama-server `{server}`"));
         bar.enable_steady_tick(Duration::from_millis(100));
         Self { bar }
@@ -22,7 +25,9 @@ impl StartSpinner {
     /// The callback for `ServerManager::start`.
     pub(crate) fn phase(&self, phase: StartPhase) {
         let msg = match phase {
-            StartPhase::Spawned { pid } => format!("llama-server started (pid {pid}), waiting for it"),
+            StartPhase::Spawned { pid } => {
+                format!("llama-server started (pid {pid}), waiting for it")
+            }
             StartPhase::Loading => "loading the model".to_owned(),
             StartPhase::WarmingUp => "warming up".to_owned(),
             StartPhase::Ready => "ready".to_owned(),

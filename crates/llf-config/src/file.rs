@@ -125,15 +125,15 @@ impl ConfigFile {
     }
 
     /// Sets `key` to `value` in the file's JSON, then validates the result; on error nothing
-    /// changes. `value` is parsed as JSON when it can be (`8080`, `true`, `["a"]`), else taken as
-    /// a string. Call [`ConfigFile::save`] to write it.
+    /// changes. `value` is parsed as JSON when it can be (`8080`, `true`, `["a"]`, `null` to
+    /// unset), else taken as a string. Call [`ConfigFile::save`] to write it.
     pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
         let path = KeyPath::parse(key)?;
         let current = serde_json::to_value(&self.config).ok();
         let current = current.as_ref().and_then(|c| path.lookup(c));
         let parsed = match serde_json::from_str::<Value>(value) {
             // `model_name 123` means the string "123" when the key holds text.
-            Ok(v) if !v.is_string() && current.is_some_and(Value::is_string) => {
+            Ok(v) if !v.is_string() && !v.is_null() && current.is_some_and(Value::is_string) => {
                 Value::String(value.to_owned())
             }
             Ok(v) => v,

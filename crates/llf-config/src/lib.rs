@@ -2,7 +2,7 @@
 //!
 //! A config is a `config.json` whose keys are those of the Python version (`llm_endpoint`,
 //! `local_llm_servers`, `inference_params`, `rag`, `request_queue`, `tool_sandbox`,
-//! `multi_model`, …), so an existing file loads unchanged. Every key has a default; unknown keys
+//! `tools`, `multi_model`, …), so an existing file loads unchanged. Every key has a default; unknown keys
 //! are warnings, never errors; invalid values are errors that name the key
 //! (`local_llm_servers[1].port: expected 1..=65535, got 70000`).
 //!

@@ -34,6 +34,8 @@ pub struct Config {
     pub multi_model: MultiModelSettings,
     /// Soft-delete retention.
     pub trash: TrashSettings,
+    /// Model downloads.
+    pub models: ModelSettings,
     /// Models directory (GGUF files). Unset: the platform default.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model_dir: Option<PathBuf>,
@@ -74,6 +76,7 @@ impl Default for Config {
             tools: ToolsSettings::default(),
             multi_model: MultiModelSettings::default(),
             trash: TrashSettings::default(),
+            models: ModelSettings::default(),
             model_dir: None,
             data_stores_dir: None,
             memory_dir: None,
@@ -492,6 +495,44 @@ pub struct ToolsSettings {
     pub audit_max_kb: u64,
     /// Rotated audit log files kept.
     pub audit_keep_files: u32,
+    /// Model Context Protocol servers (stdio) whose tools join the registry.
+    pub mcp_servers: Vec<McpServerSettings>,
+}
+
+/// One entry of `tools.mcp_servers`: an MCP server LLF starts and talks to over stdio.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct McpServerSettings {
+    /// Name shown in logs and errors.
+    pub name: String,
+    /// Program to start.
+    pub command: String,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Environment variables given to the server (its environment is otherwise only `PATH`
+    /// and `HOME`).
+    pub env: BTreeMap<String, String>,
+    /// Ask before each call of this server's tools.
+    pub requires_approval: bool,
+    /// Seconds the handshake and each call may take.
+    pub timeout: u64,
+    /// Calls per minute per tool (token bucket); unset: unlimited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requests_per_minute: Option<u32>,
+}
+
+impl Default for McpServerSettings {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            command: String::new(),
+            args: Vec::new(),
+            env: BTreeMap::new(),
+            requires_approval: false,
+            timeout: 60,
+            requests_per_minute: None,
+        }
+    }
 }
 
 impl Default for ToolsSettings {
@@ -503,6 +544,7 @@ impl Default for ToolsSettings {
             parallel_calls: true,
             audit_max_kb: 10 * 1024,
             audit_keep_files: 5,
+            mcp_servers: Vec::new(),
         }
     }
 }
@@ -573,5 +615,19 @@ pub struct TrashSettings {
 impl Default for TrashSettings {
     fn default() -> Self {
         Self { retention_days: 30 }
+    }
+}
+
+/// `models`: where models are downloaded from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ModelSettings {
+    /// Base URL of the Hugging Face hub (or a mirror).
+    pub hub_url: String,
+}
+
+impl Default for ModelSettings {
+    fn default() -> Self {
+        Self { hub_url: "https://huggingface.co".to_owned() }
     }
 }

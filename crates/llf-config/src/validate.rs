@@ -52,6 +52,10 @@ pub(crate) fn validate(config: &Config) -> Vec<Issue> {
         );
     }
     c.non_empty("llm_endpoint.model_name", &ep.model_name);
+    let hub = &config.models.hub_url;
+    if !(hub.starts_with("http://") || hub.starts_with("https://")) {
+        c.fail("models.hub_url", format!("expected an http:// or https:// URL, got {hub:?}"));
+    }
     c.at_least("llm_endpoint.request_timeout", ep.request_timeout, 1);
     if let Some(default) = &ep.default_local_server
         && !config.local_llm_servers.iter().any(|s| &s.name == default)
@@ -166,6 +170,23 @@ pub(crate) fn validate(config: &Config) -> Vec<Issue> {
         ("max_output_kb", sb.max_output_kb),
     ] {
         c.at_least(&format!("tool_sandbox.{key}"), value, 1);
+    }
+    let tools = &config.tools;
+    c.at_least("tools.max_tool_rounds", tools.max_tool_rounds.into(), 1);
+    c.at_least("tools.audit_max_kb", tools.audit_max_kb, 1);
+    c.at_least("tools.audit_keep_files", tools.audit_keep_files.into(), 1);
+    for (i, server) in tools.mcp_servers.iter().enumerate() {
+        if server.command.trim().is_empty() {
+            c.fail(
+                format!("tools.mcp_servers[{i}].command"),
+                "expected the program that starts the MCP server",
+            );
+        }
+        c.at_least(
+            &format!("tools.mcp_servers[{i}].timeout"),
+            server.timeout,
+            1,
+        );
     }
 
     for (name, prof) in &config.multi_model.model_profiles {

@@ -361,6 +361,9 @@ fn set_validates_and_save_is_atomic_with_mode_0600() {
     file.set("llm_endpoint.model_name", "123").unwrap(); // a string key keeps text
     file.set("rag.attached_stores", r#"["docs","code"]"#)
         .unwrap();
+    // `null` unsets a text key instead of becoming the text "null".
+    file.set("llm_endpoint.default_local_server", "null").unwrap();
+    assert_eq!(file.config().llm_endpoint.default_local_server, None);
     file.save().unwrap();
 
     let on_disk: serde_json::Value =

@@ -100,10 +100,13 @@ fn convert(c: GptConversation) -> ConversationTree {
     let mut ids: HashMap<&str, MessageId> = HashMap::new();
     let mut messages = Vec::new();
     // (node key, id of the nearest kept ancestor)
-    let mut stack: Vec<(&String, Option<MessageId>)> = roots.into_iter().rev().map(|r| (r, None)).collect();
+    let mut stack: Vec<(&String, Option<MessageId>)> =
+        roots.into_iter().rev().map(|r| (r, None)).collect();
     let mut model = c.default_model_slug.clone();
     while let Some((key, parent)) = stack.pop() {
-        let Some(node) = c.mapping.get(key) else { continue };
+        let Some(node) = c.mapping.get(key) else {
+            continue;
+        };
         let mut here = parent;
         if let Some(m) = &node.message {
             let content = m.content.as_ref().map(text_of).unwrap_or_default();
@@ -159,7 +162,10 @@ fn convert(c: GptConversation) -> ConversationTree {
     ConversationTree {
         conversation: Conversation {
             id: String::new(),
-            title: c.title.filter(|t| !t.trim().is_empty()).unwrap_or_else(|| "Imported from ChatGPT".to_owned()),
+            title: c
+                .title
+                .filter(|t| !t.trim().is_empty())
+                .unwrap_or_else(|| "Imported from ChatGPT".to_owned()),
             model,
             created_at: created,
             updated_at: updated,

@@ -26,7 +26,9 @@ pub enum ExportError {
     #[error("cannot import: {0}")]
     Import(String),
     /// The PDF font is missing or unusable.
-    #[error("no usable font for the PDF ({0}); install fonts-dejavu-core or pass a TrueType font with --font")]
+    #[error(
+        "no usable font for the PDF ({0}); install fonts-dejavu-core or pass a TrueType font with --font"
+    )]
     Font(String),
     /// The PDF could not be produced.
     #[error("cannot write the PDF: {0}")]

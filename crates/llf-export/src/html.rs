@@ -31,7 +31,11 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-pub(crate) fn html(tree: &ConversationTree, messages: &[StoredMessage], opts: &ExportOptions) -> String {
+pub(crate) fn html(
+    tree: &ConversationTree,
+    messages: &[StoredMessage],
+    opts: &ExportOptions,
+) -> String {
     let title = escape(&tree.conversation.title);
     let mut out = format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -60,7 +64,11 @@ pub(crate) fn html(tree: &ConversationTree, messages: &[StoredMessage], opts: &E
             escape(&heading(m, opts))
         );
         if !m.message.content.is_empty() {
-            let _ = writeln!(out, "<pre class=\"content\">{}</pre>", escape(&m.message.content));
+            let _ = writeln!(
+                out,
+                "<pre class=\"content\">{}</pre>",
+                escape(&m.message.content)
+            );
         }
         for call in &m.message.tool_calls {
             let _ = writeln!(
@@ -81,6 +89,9 @@ pub(crate) fn html(tree: &ConversationTree, messages: &[StoredMessage], opts: &E
 mod tests {
     #[test]
     fn escapes_markup() {
-        assert_eq!(super::escape("<a href='x'>&\"</a>"), "&lt;a href=&#39;x&#39;&gt;&amp;&quot;&lt;/a&gt;");
+        assert_eq!(
+            super::escape("<a href='x'>&\"</a>"),
+            "&lt;a href=&#39;x&#39;&gt;&amp;&quot;&lt;/a&gt;"
+        );
     }
 }

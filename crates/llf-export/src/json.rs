@@ -52,7 +52,10 @@ pub fn parse_llf_json(value: serde_json::Value) -> Result<ConversationTree> {
     let file: ConversationFile = serde_json::from_value(value)
         .map_err(|e| ExportError::Import(format!("not a valid LLF conversation file: {e}")))?;
     if file.format != JSON_FORMAT {
-        return Err(ExportError::Import(format!("unknown format tag `{}`", file.format)));
+        return Err(ExportError::Import(format!(
+            "unknown format tag `{}`",
+            file.format
+        )));
     }
     if file.version > JSON_VERSION {
         return Err(ExportError::Import(format!(

@@ -70,7 +70,11 @@ pub fn render(tree: &ConversationTree, opts: &ExportOptions) -> Result<Vec<u8>> 
 }
 
 /// Loads a conversation from `history` and renders it.
-pub async fn export(history: &History, conversation: &str, opts: &ExportOptions) -> Result<Vec<u8>> {
+pub async fn export(
+    history: &History,
+    conversation: &str,
+    opts: &ExportOptions,
+) -> Result<Vec<u8>> {
     let tree = history.tree(conversation).await?;
     render(&tree, opts)
 }
@@ -96,7 +100,8 @@ pub fn parse_import(bytes: &[u8]) -> Result<Vec<ConversationTree>> {
         return parse_chatgpt(value);
     }
     Err(ExportError::Import(
-        "unknown file: expected an LLF conversation JSON or ChatGPT's conversations.json".to_owned(),
+        "unknown file: expected an LLF conversation JSON or ChatGPT's conversations.json"
+            .to_owned(),
     ))
 }
 

@@ -12,14 +12,23 @@ fn time(m: &StoredMessage) -> String {
 }
 
 /// Lines of metadata shared by the text formats.
-pub(crate) fn metadata_lines(tree: &ConversationTree, messages: &[StoredMessage]) -> Vec<(String, String)> {
+pub(crate) fn metadata_lines(
+    tree: &ConversationTree,
+    messages: &[StoredMessage],
+) -> Vec<(String, String)> {
     let c = &tree.conversation;
     let mut lines = vec![("Conversation".to_owned(), c.id.clone())];
     if let Some(model) = &c.model {
         lines.push(("Model".to_owned(), model.clone()));
     }
-    lines.push(("Created".to_owned(), c.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string()));
-    lines.push(("Updated".to_owned(), c.updated_at.format("%Y-%m-%d %H:%M:%S UTC").to_string()));
+    lines.push((
+        "Created".to_owned(),
+        c.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+    ));
+    lines.push((
+        "Updated".to_owned(),
+        c.updated_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+    ));
     lines.push(("Messages".to_owned(), messages.len().to_string()));
     let tokens: u64 = messages
         .iter()
@@ -52,7 +61,11 @@ pub(crate) fn heading(m: &StoredMessage, opts: &ExportOptions) -> String {
     h
 }
 
-pub(crate) fn markdown(tree: &ConversationTree, messages: &[StoredMessage], opts: &ExportOptions) -> String {
+pub(crate) fn markdown(
+    tree: &ConversationTree,
+    messages: &[StoredMessage],
+    opts: &ExportOptions,
+) -> String {
     let mut out = format!("# {}\n\n", tree.conversation.title);
     if opts.metadata {
         for (k, v) in metadata_lines(tree, messages) {
@@ -85,8 +98,16 @@ pub(crate) fn markdown(tree: &ConversationTree, messages: &[StoredMessage], opts
     out
 }
 
-pub(crate) fn text(tree: &ConversationTree, messages: &[StoredMessage], opts: &ExportOptions) -> String {
-    let mut out = format!("{}\n{}\n\n", tree.conversation.title, "=".repeat(tree.conversation.title.chars().count().max(3)));
+pub(crate) fn text(
+    tree: &ConversationTree,
+    messages: &[StoredMessage],
+    opts: &ExportOptions,
+) -> String {
+    let mut out = format!(
+        "{}\n{}\n\n",
+        tree.conversation.title,
+        "=".repeat(tree.conversation.title.chars().count().max(3))
+    );
     if opts.metadata {
         for (k, v) in metadata_lines(tree, messages) {
             let _ = writeln!(out, "{k}: {v}");
@@ -105,7 +126,11 @@ pub(crate) fn text(tree: &ConversationTree, messages: &[StoredMessage], opts: &E
             let _ = writeln!(out, "{indent}{line}");
         }
         for call in &m.message.tool_calls {
-            let _ = writeln!(out, "{indent}-> tool call {} ({}): {}", call.name, call.id, call.arguments);
+            let _ = writeln!(
+                out,
+                "{indent}-> tool call {} ({}): {}",
+                call.name, call.id, call.arguments
+            );
         }
         out.push('\n');
     }

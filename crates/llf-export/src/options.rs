@@ -126,7 +126,11 @@ impl ExportOptions {
         self
     }
     /// Only messages in `[since, until)`.
-    pub fn date_range(mut self, since: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> Self {
+    pub fn date_range(
+        mut self,
+        since: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
+    ) -> Self {
         self.since = since;
         self.until = until;
         self

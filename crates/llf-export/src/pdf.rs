@@ -73,7 +73,11 @@ fn wrap(line: &str, width: usize) -> Vec<String> {
     out
 }
 
-pub(crate) fn pdf(tree: &ConversationTree, messages: &[StoredMessage], opts: &ExportOptions) -> Result<Vec<u8>> {
+pub(crate) fn pdf(
+    tree: &ConversationTree,
+    messages: &[StoredMessage],
+    opts: &ExportOptions,
+) -> Result<Vec<u8>> {
     let font_bytes = load_font(&font_path(opts)?)?;
     let body = text(tree, messages, opts);
     let (doc, page, layer) = PdfDocument::new(
@@ -111,7 +115,8 @@ pub(crate) fn pdf(tree: &ConversationTree, messages: &[StoredMessage], opts: &Ex
             y -= LINE_H;
         }
     }
-    doc.save_to_bytes().map_err(|e| ExportError::Pdf(e.to_string()))
+    doc.save_to_bytes()
+        .map_err(|e| ExportError::Pdf(e.to_string()))
 }
 
 #[cfg(test)]

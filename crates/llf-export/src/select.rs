@@ -60,7 +60,10 @@ pub(crate) fn select(tree: &ConversationTree, opts: &ExportOptions) -> Result<Ve
 pub(crate) fn depths(messages: &[StoredMessage]) -> HashMap<MessageId, usize> {
     let mut depth = HashMap::new();
     for m in messages {
-        let d = m.parent_id.and_then(|p| depth.get(&p).map(|d| d + 1)).unwrap_or(0);
+        let d = m
+            .parent_id
+            .and_then(|p| depth.get(&p).map(|d| d + 1))
+            .unwrap_or(0);
         depth.insert(m.id, d);
     }
     depth

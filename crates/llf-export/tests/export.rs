@@ -19,23 +19,70 @@ async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let history = History::open(dir.path().join("history.db")).await.unwrap();
     let t = |h| Utc.with_ymd_and_hms(2025, 3, 1, h, 0, 0).unwrap();
-    let c = history.create_conversation("Ünïcödé & <tags>", Some("smollm2".into())).await.unwrap();
-    let id = c.id.clone();
-    let add = |m: ChatMessage, h: u32| NewMessage::new(m).at(t(h));
-    history.append(&id, add(ChatMessage::system("You are terse. SYSPROMPT"), 8)).await.unwrap();
-    let q = history.append(&id, add(ChatMessage::user("Grüße! What is 2+2? <script>alert(1)</script>"), 9)).await.unwrap();
-    let mut call = ChatMessage::assistant("");
-    call.tool_calls.push(ToolCall { id: "call_1".into(), name: "calculator".into(), arguments: r#"{"expr":"2+2"}"#.into() });
-    let first = history
-        .append(&id, add(call, 10).model("smollm2").tokens(TokenCounts { prompt: Some(20), completion: Some(7) }))
+    let c = history
+        .create_conversation("Ünïcödé & <tags>", Some("smollm2".into()))
         .await
         .unwrap();
-    history.append(&id, add(ChatMessage::tool_result("call_1", "4"), 11)).await.unwrap();
-    let old_leaf = history.append(&id, add(ChatMessage::assistant("Vier — 四 — four."), 12).model("smollm2")).await.unwrap().id;
+    let id = c.id.clone();
+    let add = |m: ChatMessage, h: u32| NewMessage::new(m).at(t(h));
+    history
+        .append(&id, add(ChatMessage::system("You are terse. SYSPROMPT"), 8))
+        .await
+        .unwrap();
+    let q = history
+        .append(
+            &id,
+            add(
+                ChatMessage::user("Grüße! What is 2+2? <script>alert(1)</script>"),
+                9,
+            ),
+        )
+        .await
+        .unwrap();
+    let mut call = ChatMessage::assistant("");
+    call.tool_calls.push(ToolCall {
+        id: "call_1".into(),
+        name: "calculator".into(),
+        arguments: r#"{"expr":"2+2"}"#.into(),
+    });
+    let first = history
+        .append(
+            &id,
+            add(call, 10).model("smollm2").tokens(TokenCounts {
+                prompt: Some(20),
+                completion: Some(7),
+            }),
+        )
+        .await
+        .unwrap();
+    history
+        .append(&id, add(ChatMessage::tool_result("call_1", "4"), 11))
+        .await
+        .unwrap();
+    let old_leaf = history
+        .append(
+            &id,
+            add(ChatMessage::assistant("Vier — 四 — four."), 12).model("smollm2"),
+        )
+        .await
+        .unwrap()
+        .id;
     // A regenerated answer on a second branch (the current one).
-    history.append_under(&id, Some(q.id), add(ChatMessage::assistant("Это 4. Ελληνικά: τέσσερα"), 13)).await.unwrap();
+    history
+        .append_under(
+            &id,
+            Some(q.id),
+            add(ChatMessage::assistant("Это 4. Ελληνικά: τέσσερα"), 13),
+        )
+        .await
+        .unwrap();
     let _ = first;
-    Fixture { _dir: dir, history, id, old_leaf }
+    Fixture {
+        _dir: dir,
+        history,
+        id,
+        old_leaf,
+    }
 }
 
 async fn render(f: &Fixture, opts: ExportOptions) -> String {
@@ -53,12 +100,29 @@ async fn markdown_and_text_follow_the_options() {
     assert!(md.contains("Это 4."));
     assert!(!md.contains("Vier"), "only the current branch by default");
 
-    let bare = render(&f, ExportOptions::new(Format::Markdown).timestamps(false).metadata(false).system_prompts(false)).await;
-    assert!(!bare.contains("SYSPROMPT") && !bare.contains("2025-03-01") && !bare.contains("**Model:**"), "{bare}");
+    let bare = render(
+        &f,
+        ExportOptions::new(Format::Markdown)
+            .timestamps(false)
+            .metadata(false)
+            .system_prompts(false),
+    )
+    .await;
+    assert!(
+        !bare.contains("SYSPROMPT") && !bare.contains("2025-03-01") && !bare.contains("**Model:**"),
+        "{bare}"
+    );
 
-    let branch = render(&f, ExportOptions::new(Format::Markdown).scope(Scope::Branch(f.old_leaf))).await;
+    let branch = render(
+        &f,
+        ExportOptions::new(Format::Markdown).scope(Scope::Branch(f.old_leaf)),
+    )
+    .await;
     assert!(branch.contains("Vier — 四 — four.") && !branch.contains("Это"));
-    assert!(branch.contains("**Tool call** `calculator` (`call_1`)"), "{branch}");
+    assert!(
+        branch.contains("**Tool call** `calculator` (`call_1`)"),
+        "{branch}"
+    );
     assert!(branch.contains("*Result of tool call `call_1`*"));
 
     let tree = render(&f, ExportOptions::new(Format::Text).scope(Scope::Tree)).await;
@@ -71,7 +135,10 @@ async fn markdown_and_text_follow_the_options() {
         &f,
         ExportOptions::new(Format::Text)
             .scope(Scope::Tree)
-            .date_range(Some(Utc.with_ymd_and_hms(2025, 3, 1, 9, 0, 0).unwrap()), Some(Utc.with_ymd_and_hms(2025, 3, 1, 11, 0, 0).unwrap())),
+            .date_range(
+                Some(Utc.with_ymd_and_hms(2025, 3, 1, 9, 0, 0).unwrap()),
+                Some(Utc.with_ymd_and_hms(2025, 3, 1, 11, 0, 0).unwrap()),
+            ),
     )
     .await;
     assert!(ranged.contains("Grüße") && ranged.contains("calculator"));
@@ -83,26 +150,47 @@ async fn html_is_self_contained_and_escapes_everything() {
     let f = fixture().await;
     let html = render(&f, ExportOptions::new(Format::Html).scope(Scope::Tree)).await;
     assert!(html.starts_with("<!DOCTYPE html>"));
-    assert!(!html.contains("<script>"), "markup in a message must not survive");
+    assert!(
+        !html.contains("<script>"),
+        "markup in a message must not survive"
+    );
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(html.contains("<title>Ünïcödé &amp; &lt;tags&gt;</title>"));
     assert!(html.contains("{&quot;expr&quot;:&quot;2+2&quot;}"));
-    assert!(!html.contains("http://") && !html.contains("https://") && !html.contains("<link"), "no external resources");
+    assert!(
+        !html.contains("http://") && !html.contains("https://") && !html.contains("<link"),
+        "no external resources"
+    );
 }
 
 #[tokio::test]
 async fn pdf_embeds_a_font_and_the_text_reads_back() {
     let f = fixture().await;
-    let bytes = llf_export::export(&f.history, &f.id, &ExportOptions::new(Format::Pdf).scope(Scope::Tree)).await.unwrap();
+    let bytes = llf_export::export(
+        &f.history,
+        &f.id,
+        &ExportOptions::new(Format::Pdf).scope(Scope::Tree),
+    )
+    .await
+    .unwrap();
     assert!(bytes.starts_with(b"%PDF-"));
     let raw = String::from_utf8_lossy(&bytes);
     assert!(raw.contains("/FontFile2"), "the TrueType font is embedded");
     let text = pdf_extract::extract_text_from_mem(&bytes).unwrap();
     for needle in ["Grüße", "Это", "τέσσερα", "Vier", "calculator", "SYSPROMPT"] {
-        assert!(text.contains(needle), "{needle} missing from PDF text:\n{text}");
+        assert!(
+            text.contains(needle),
+            "{needle} missing from PDF text:\n{text}"
+        );
     }
     // A missing font is a clear error.
-    let err = llf_export::export(&f.history, &f.id, &ExportOptions::new(Format::Pdf).font("/nonexistent/font.ttf")).await.unwrap_err();
+    let err = llf_export::export(
+        &f.history,
+        &f.id,
+        &ExportOptions::new(Format::Pdf).font("/nonexistent/font.ttf"),
+    )
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains("fonts-dejavu-core"), "{err}");
 }
 
@@ -112,9 +200,16 @@ async fn pdf_of_a_long_conversation_spans_pages() {
     let h = History::open(dir.path().join("h.db")).await.unwrap();
     let c = h.create_conversation("long", None).await.unwrap();
     for i in 0..60 {
-        h.append(&c.id, ChatMessage::user(format!("line {i} {}", "word ".repeat(40)))).await.unwrap();
+        h.append(
+            &c.id,
+            ChatMessage::user(format!("line {i} {}", "word ".repeat(40))),
+        )
+        .await
+        .unwrap();
     }
-    let bytes = llf_export::export(&h, &c.id, &ExportOptions::new(Format::Pdf)).await.unwrap();
+    let bytes = llf_export::export(&h, &c.id, &ExportOptions::new(Format::Pdf))
+        .await
+        .unwrap();
     let text = pdf_extract::extract_text_from_mem(&bytes).unwrap();
     assert!(text.contains("line 0") && text.contains("line 59"));
     let pages = pdf_extract::extract_text_from_mem_by_pages(&bytes).unwrap();
@@ -141,7 +236,11 @@ fn normalise(tree: &ConversationTree) -> Vec<serde_json::Value> {
 async fn json_round_trip_is_lossless_for_a_branched_tree() {
     let f = fixture().await;
     let original = f.history.tree(&f.id).await.unwrap();
-    let json = llf_export::render(&original, &ExportOptions::new(Format::Json).scope(Scope::Tree)).unwrap();
+    let json = llf_export::render(
+        &original,
+        &ExportOptions::new(Format::Json).scope(Scope::Tree),
+    )
+    .unwrap();
     let value: serde_json::Value = serde_json::from_slice(&json).unwrap();
     assert_eq!(value["format"], "llf-conversation");
     assert_eq!(value["version"], 1);
@@ -154,9 +253,16 @@ async fn json_round_trip_is_lossless_for_a_branched_tree() {
     assert_ne!(copy.conversation.id, original.conversation.id);
     assert_eq!(copy.conversation.title, original.conversation.title);
     assert_eq!(copy.conversation.model, original.conversation.model);
-    assert_eq!(copy.conversation.created_at, original.conversation.created_at);
+    assert_eq!(
+        copy.conversation.created_at,
+        original.conversation.created_at
+    );
     assert_eq!(normalise(&copy), normalise(&original));
-    let leaf_pos = |t: &ConversationTree| t.messages.iter().position(|m| Some(m.id) == t.conversation.current_leaf);
+    let leaf_pos = |t: &ConversationTree| {
+        t.messages
+            .iter()
+            .position(|m| Some(m.id) == t.conversation.current_leaf)
+    };
     assert_eq!(leaf_pos(&copy), leaf_pos(&original));
     assert_eq!(copy.leaves().len(), 2);
 
@@ -210,7 +316,12 @@ async fn chatgpt_export_imports_with_its_branches() {
     assert_eq!(tree.leaves().len(), 2);
     let path = history.current_path(&c.id).await.unwrap();
     let texts: Vec<&str> = path.iter().map(|m| m.message.content.as_str()).collect();
-    assert_eq!(texts, ["Carbonara ohne Sahne?", "Genau: Eigelb, Pecorino, Guanciale."]);
+    assert_eq!(
+        texts,
+        [
+            "Carbonara ohne Sahne?",
+            "Genau: Eigelb, Pecorino, Guanciale."
+        ]
+    );
     assert_eq!(path[1].created_at.timestamp(), 1_700_000_030);
 }
-

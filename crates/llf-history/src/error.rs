@@ -26,7 +26,9 @@ pub enum HistoryError {
     #[error("`{0}` matches several conversations; give more characters of the id")]
     AmbiguousId(String),
     /// No message has this id in the conversation.
-    #[error("no message {id} in conversation {conversation} (see `llf conversation show {conversation} --tree`)")]
+    #[error(
+        "no message {id} in conversation {conversation} (see `llf conversation show {conversation} --tree`)"
+    )]
     MessageNotFound {
         /// The conversation searched.
         conversation: String,

@@ -42,6 +42,9 @@ impl History {
             // In WAL mode NORMAL loses no committed transaction when the process dies; only a
             // power cut may drop the last few, which is the trade every chat app makes.
             .synchronous(SqliteSynchronous::Normal)
+            // Writers wait for each other: every write runs in a `BEGIN IMMEDIATE` transaction,
+            // which takes the write lock up front, so the busy timeout applies (a deferred
+            // transaction that read first would fail at once on a stale snapshot instead).
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
@@ -49,7 +52,14 @@ impl History {
             .connect_with(options)
             .await
             .map_err(open_err)?;
-        MIGRATOR.run(&pool).await?;
+        if let Err(first) = MIGRATOR.run(&pool).await {
+            // Two processes opening a new database at once both try to create the schema; the
+            // loser's snapshot is stale. Once the winner is done, a second run finds nothing to
+            // do. Any other failure repeats and is reported.
+            tracing::debug!(error = %first, "history migration raced; retrying");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            MIGRATOR.run(&pool).await?;
+        }
         tracing::debug!(path = %path.display(), "history database open");
         Ok(Self { pool })
     }
@@ -75,6 +85,7 @@ impl History {
             current_leaf: None,
             deleted_at: None,
         };
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(
             "INSERT INTO conversations (id, title, model, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
         )
@@ -82,8 +93,9 @@ impl History {
         .bind(&conv.title)
         .bind(&conv.model)
         .bind(millis(now))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         tracing::debug!(conversation = %conv.id, "conversation created");
         Ok(conv)
     }
@@ -94,11 +106,12 @@ impl History {
         if wanted.is_empty() {
             return Err(HistoryError::ConversationNotFound(id_or_prefix.to_owned()));
         }
-        let ids: Vec<String> =
-            sqlx::query_scalar("SELECT id FROM conversations WHERE substr(id, 1, length(?1)) = ?1 LIMIT 2")
-                .bind(&wanted)
-                .fetch_all(&self.pool)
-                .await?;
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM conversations WHERE substr(id, 1, length(?1)) = ?1 LIMIT 2",
+        )
+        .bind(&wanted)
+        .fetch_all(&self.pool)
+        .await?;
         match ids.as_slice() {
             [one] => Ok(one.clone()),
             [] => Err(HistoryError::ConversationNotFound(id_or_prefix.to_owned())),
@@ -158,15 +171,21 @@ impl History {
     }
 
     /// Gives a conversation a new title.
-    pub async fn rename(&self, id_or_prefix: &str, title: impl Into<String>) -> Result<Conversation> {
+    pub async fn rename(
+        &self,
+        id_or_prefix: &str,
+        title: impl Into<String>,
+    ) -> Result<Conversation> {
         let conv = self.live(id_or_prefix).await?;
         let title = title.into();
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query("UPDATE conversations SET title = ?2, updated_at = ?3 WHERE id = ?1")
             .bind(&conv.id)
             .bind(&title)
             .bind(millis(Utc::now()))
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         self.conversation(&conv.id).await
     }
 
@@ -175,11 +194,13 @@ impl History {
     /// once the trash retention has passed.
     pub async fn delete(&self, id_or_prefix: &str) -> Result<Conversation> {
         let conv = self.live(id_or_prefix).await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query("UPDATE conversations SET deleted_at = ?2 WHERE id = ?1")
             .bind(&conv.id)
             .bind(millis(Utc::now()))
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         tracing::info!(conversation = %conv.id, "conversation moved to the trash");
         self.conversation(&conv.id).await
     }
@@ -190,10 +211,12 @@ impl History {
         if conv.deleted_at.is_none() {
             return Err(HistoryError::NotDeleted(conv.id));
         }
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query("UPDATE conversations SET deleted_at = NULL WHERE id = ?1")
             .bind(&conv.id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         tracing::info!(conversation = %conv.id, "conversation restored");
         self.conversation(&conv.id).await
     }
@@ -204,7 +227,7 @@ impl History {
             .ok()
             .and_then(|d| Utc::now().checked_sub_signed(d))
             .unwrap_or(chrono::DateTime::<Utc>::MIN_UTC);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         // Messages first and explicitly, so the full-text triggers see every deletion.
         sqlx::query(
             "DELETE FROM messages WHERE conversation_id IN
@@ -213,11 +236,13 @@ impl History {
         .bind(millis(cutoff))
         .execute(&mut *tx)
         .await?;
-        let done = sqlx::query("DELETE FROM conversations WHERE deleted_at IS NOT NULL AND deleted_at <= ?1")
-            .bind(millis(cutoff))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let done = sqlx::query(
+            "DELETE FROM conversations WHERE deleted_at IS NOT NULL AND deleted_at <= ?1",
+        )
+        .bind(millis(cutoff))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         tx.commit().await?;
         if done > 0 {
             tracing::info!(conversations = done, "purged deleted conversations");

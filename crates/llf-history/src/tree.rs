@@ -26,10 +26,19 @@ pub struct Finish {
 
 impl History {
     /// Appends a message after the conversation's current leaf and makes it the new leaf.
-    pub async fn append(&self, conversation: &str, message: impl Into<NewMessage>) -> Result<StoredMessage> {
+    pub async fn append(
+        &self,
+        conversation: &str,
+        message: impl Into<NewMessage>,
+    ) -> Result<StoredMessage> {
         let conv = self.live(conversation).await?;
-        self.insert(&conv, conv.current_leaf, message.into(), MessageStatus::Complete)
-            .await
+        self.insert(
+            &conv,
+            conv.current_leaf,
+            message.into(),
+            MessageStatus::Complete,
+        )
+        .await
     }
 
     /// Appends a message as a child of `parent` (`None`: a new first message), starting a new
@@ -67,24 +76,35 @@ impl History {
     /// once as [`MessageStatus::Partial`] after the current leaf and becomes the new leaf, so a
     /// crash at any later point keeps everything up to it. Feed it with
     /// [`History::update_content`] and seal it with [`History::finish_message`].
-    pub async fn start_message(&self, conversation: &str, message: impl Into<NewMessage>) -> Result<StoredMessage> {
+    pub async fn start_message(
+        &self,
+        conversation: &str,
+        message: impl Into<NewMessage>,
+    ) -> Result<StoredMessage> {
         let conv = self.live(conversation).await?;
-        self.insert(&conv, conv.current_leaf, message.into(), MessageStatus::Partial)
-            .await
+        self.insert(
+            &conv,
+            conv.current_leaf,
+            message.into(),
+            MessageStatus::Partial,
+        )
+        .await
     }
 
     /// Replaces the text of a partial message with what has arrived so far. Each call is one
     /// committed transaction; call it every few tokens or milliseconds, not for every byte.
     pub async fn update_content(&self, id: MessageId, content: &str) -> Result<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let done = sqlx::query(
             "UPDATE messages SET content = ?2, updated_at = ?3 WHERE id = ?1 AND status = 'partial'",
         )
         .bind(id)
         .bind(content)
         .bind(millis(Utc::now()))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
+        tx.commit().await?;
         if done == 0 {
             return Err(self.missing(id).await);
         }
@@ -95,6 +115,7 @@ impl History {
     pub async fn finish_message(&self, id: MessageId, finish: Finish) -> Result<StoredMessage> {
         let calls = serde_json::to_string(&finish.tool_calls)
             .map_err(|e| HistoryError::Corrupt(e.to_string()))?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let done = sqlx::query(
             "UPDATE messages SET content = ?2, tool_calls = ?3, prompt_tokens = ?4,
                 completion_tokens = ?5, status = 'complete', updated_at = ?6 WHERE id = ?1",
@@ -105,9 +126,10 @@ impl History {
         .bind(finish.tokens.prompt.map(i64::from))
         .bind(finish.tokens.completion.map(i64::from))
         .bind(millis(Utc::now()))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
+        tx.commit().await?;
         if done == 0 {
             return Err(self.missing(id).await);
         }
@@ -116,10 +138,12 @@ impl History {
 
     /// One message by id.
     pub async fn message(&self, id: MessageId) -> Result<StoredMessage> {
-        let row = sqlx::query(&format!("SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.id = ?1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.id = ?1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         match row {
             Some(r) => rows::message(&r),
             None => Err(HistoryError::MessageNotFound {
@@ -134,11 +158,13 @@ impl History {
     pub async fn checkout(&self, conversation: &str, message: MessageId) -> Result<StoredMessage> {
         let conv = self.live(conversation).await?;
         let m = self.message_in(&conv.id, message).await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query("UPDATE conversations SET current_leaf = ?2 WHERE id = ?1")
             .bind(&conv.id)
             .bind(m.id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(m)
     }
 
@@ -207,7 +233,12 @@ impl History {
     }
 
     /// Compares the branches ending at `left` and `right`.
-    pub async fn compare(&self, conversation: &str, left: MessageId, right: MessageId) -> Result<BranchComparison> {
+    pub async fn compare(
+        &self,
+        conversation: &str,
+        left: MessageId,
+        right: MessageId,
+    ) -> Result<BranchComparison> {
         let a = self.path(conversation, left).await?;
         let b = self.path(conversation, right).await?;
         let shared = a.iter().zip(&b).take_while(|(x, y)| x.id == y.id).count();
@@ -223,7 +254,7 @@ impl History {
     pub async fn insert_tree(&self, tree: &ConversationTree) -> Result<Conversation> {
         let now = Utc::now();
         let id = ulid::Ulid::new().to_string();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(
             "INSERT INTO conversations (id, title, model, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         )
@@ -252,7 +283,10 @@ impl History {
                     },
                 };
                 if map.contains_key(&m.id) {
-                    return Err(HistoryError::InvalidTree(format!("message id {} appears twice", m.id)));
+                    return Err(HistoryError::InvalidTree(format!(
+                        "message id {} appears twice",
+                        m.id
+                    )));
                 }
                 let new = NewMessage {
                     message: m.message.clone(),
@@ -293,7 +327,7 @@ impl History {
         message: NewMessage,
         status: MessageStatus,
     ) -> Result<StoredMessage> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let time = message.created_at.unwrap_or_else(Utc::now);
         let id = insert_row(&mut tx, &conv.id, parent, &message, status, time).await?;
         sqlx::query("UPDATE conversations SET current_leaf = ?2, updated_at = max(updated_at, ?3) WHERE id = ?1")
@@ -310,10 +344,12 @@ impl History {
     async fn message_in(&self, conversation: &str, id: MessageId) -> Result<StoredMessage> {
         match self.message(id).await {
             Ok(m) if m.conversation_id == conversation => Ok(m),
-            Ok(_) | Err(HistoryError::MessageNotFound { .. }) => Err(HistoryError::MessageNotFound {
-                conversation: conversation.to_owned(),
-                id,
-            }),
+            Ok(_) | Err(HistoryError::MessageNotFound { .. }) => {
+                Err(HistoryError::MessageNotFound {
+                    conversation: conversation.to_owned(),
+                    id,
+                })
+            }
             Err(e) => Err(e),
         }
     }

@@ -12,7 +12,9 @@ use llf_history::{
 
 async fn open() -> (tempfile::TempDir, History) {
     let dir = tempfile::tempdir().unwrap();
-    let h = History::open(dir.path().join("state/history.db")).await.unwrap();
+    let h = History::open(dir.path().join("state/history.db"))
+        .await
+        .unwrap();
     (dir, h)
 }
 
@@ -21,9 +23,18 @@ async fn interrupted_stream_keeps_every_message_up_to_the_crash() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("history.db");
     let history = History::open(&db).await.unwrap();
-    let conv = history.create_conversation("stream", Some("smollm2".into())).await.unwrap();
-    history.append(&conv.id, ChatMessage::system("be brief")).await.unwrap();
-    history.append(&conv.id, ChatMessage::user("count to ten")).await.unwrap();
+    let conv = history
+        .create_conversation("stream", Some("smollm2".into()))
+        .await
+        .unwrap();
+    history
+        .append(&conv.id, ChatMessage::system("be brief"))
+        .await
+        .unwrap();
+    history
+        .append(&conv.id, ChatMessage::user("count to ten"))
+        .await
+        .unwrap();
 
     // The chat loop: start the answer, save the text after every token. The token stream never
     // ends by itself; the task is aborted midway, as a crash or Ctrl-C would stop it.
@@ -32,7 +43,10 @@ async fn interrupted_stream_keeps_every_message_up_to_the_crash() {
     let conv_id = conv.id.clone();
     let task = tokio::spawn(async move {
         let msg = h
-            .start_message(&conv_id, NewMessage::new(ChatMessage::assistant("")).model("smollm2"))
+            .start_message(
+                &conv_id,
+                NewMessage::new(ChatMessage::assistant("")).model("smollm2"),
+            )
             .await
             .unwrap();
         let tokens = futures::stream::iter(1..).map(|n| format!("{n} "));
@@ -72,7 +86,10 @@ async fn interrupted_stream_keeps_every_message_up_to_the_crash() {
             Finish {
                 content: "1 2 3".into(),
                 tool_calls: vec![],
-                tokens: TokenCounts { prompt: Some(12), completion: Some(3) },
+                tokens: TokenCounts {
+                    prompt: Some(12),
+                    completion: Some(3),
+                },
             },
         )
         .await
@@ -94,12 +111,21 @@ async fn branching_regenerating_navigating_and_comparing() {
     assert_eq!(q2.parent_id, Some(a1.id));
 
     // Regenerate a2: a sibling under q2 becomes the current leaf.
-    let a2b = h.regenerate(&c.id, a2.id, ChatMessage::assistant("a2 again")).await.unwrap();
+    let a2b = h
+        .regenerate(&c.id, a2.id, ChatMessage::assistant("a2 again"))
+        .await
+        .unwrap();
     assert_eq!(a2b.parent_id, Some(q2.id));
-    assert_eq!(h.conversation(&c.id).await.unwrap().current_leaf, Some(a2b.id));
+    assert_eq!(
+        h.conversation(&c.id).await.unwrap().current_leaf,
+        Some(a2b.id)
+    );
 
     // Branch from a1 with a different question.
-    let q2c = h.append_under(&c.id, Some(a1.id), ChatMessage::user("q2 other")).await.unwrap();
+    let q2c = h
+        .append_under(&c.id, Some(a1.id), ChatMessage::user("q2 other"))
+        .await
+        .unwrap();
     let branches = h.branches(&c.id).await.unwrap();
     let leaves: Vec<i64> = branches.iter().map(|b| b.leaf.id).collect();
     assert_eq!(leaves, [a2.id, a2b.id, q2c.id]);
@@ -109,8 +135,14 @@ async fn branching_regenerating_navigating_and_comparing() {
 
     // Paths from the root.
     let ids = |v: Vec<llf_history::StoredMessage>| v.into_iter().map(|m| m.id).collect::<Vec<_>>();
-    assert_eq!(ids(h.path(&c.id, a2b.id).await.unwrap()), [q1.id, a1.id, q2.id, a2b.id]);
-    assert_eq!(ids(h.current_path(&c.id).await.unwrap()), [q1.id, a1.id, q2c.id]);
+    assert_eq!(
+        ids(h.path(&c.id, a2b.id).await.unwrap()),
+        [q1.id, a1.id, q2.id, a2b.id]
+    );
+    assert_eq!(
+        ids(h.current_path(&c.id).await.unwrap()),
+        [q1.id, a1.id, q2c.id]
+    );
 
     // Go to a2 and continue there.
     h.checkout(&c.id, a2.id).await.unwrap();
@@ -124,9 +156,15 @@ async fn branching_regenerating_navigating_and_comparing() {
     assert_eq!(ids(cmp.right), [q2c.id]);
 
     // Bad targets are clear errors, not panics.
-    assert!(matches!(h.regenerate(&c.id, q1.id, ChatMessage::user("x")).await, Err(HistoryError::NoParent(_))));
+    assert!(matches!(
+        h.regenerate(&c.id, q1.id, ChatMessage::user("x")).await,
+        Err(HistoryError::NoParent(_))
+    ));
     let other = h.create_conversation("other", None).await.unwrap();
-    assert!(matches!(h.checkout(&other.id, a1.id).await, Err(HistoryError::MessageNotFound { .. })));
+    assert!(matches!(
+        h.checkout(&other.id, a1.id).await,
+        Err(HistoryError::MessageNotFound { .. })
+    ));
     assert_eq!(h.tree(&c.id).await.unwrap().messages.len(), 7);
 }
 
@@ -135,12 +173,21 @@ async fn tool_calls_and_unicode_survive_storage() {
     let (_d, h) = open().await;
     let c = h.create_conversation("tools ✓", None).await.unwrap();
     let mut call = ChatMessage::assistant("");
-    call.tool_calls.push(ToolCall { id: "c1".into(), name: "calc".into(), arguments: r#"{"x":"ünï"}"#.into() });
+    call.tool_calls.push(ToolCall {
+        id: "c1".into(),
+        name: "calc".into(),
+        arguments: r#"{"x":"ünï"}"#.into(),
+    });
     h.append(&c.id, call.clone()).await.unwrap();
-    h.append(&c.id, ChatMessage::tool_result("c1", "Ωmega 日本")).await.unwrap();
+    h.append(&c.id, ChatMessage::tool_result("c1", "Ωmega 日本"))
+        .await
+        .unwrap();
     let path = h.current_path(&c.id).await.unwrap();
     assert_eq!(path[0].message, call);
-    assert_eq!(path[1].message, ChatMessage::tool_result("c1", "Ωmega 日本"));
+    assert_eq!(
+        path[1].message,
+        ChatMessage::tool_result("c1", "Ωmega 日本")
+    );
 }
 
 #[tokio::test]
@@ -149,15 +196,31 @@ async fn search_ranks_and_filters() {
     let t = |d| Utc.with_ymd_and_hms(2025, 1, d, 12, 0, 0).unwrap();
     let a = h.create_conversation("A", None).await.unwrap();
     let b = h.create_conversation("B", None).await.unwrap();
-    h.append(&a.id, NewMessage::new(ChatMessage::user("How do I tune the sqlite cache?")).at(t(1))).await.unwrap();
+    h.append(
+        &a.id,
+        NewMessage::new(ChatMessage::user("How do I tune the sqlite cache?")).at(t(1)),
+    )
+    .await
+    .unwrap();
     let best = h
-        .append(&a.id, NewMessage::new(ChatMessage::assistant("sqlite cache: the sqlite cache_size pragma sets the sqlite page cache")).at(t(2)))
+        .append(
+            &a.id,
+            NewMessage::new(ChatMessage::assistant(
+                "sqlite cache: the sqlite cache_size pragma sets the sqlite page cache",
+            ))
+            .at(t(2)),
+        )
         .await
         .unwrap();
     h.append(&b.id, NewMessage::new(ChatMessage::user("unrelated text about gardens, then a long tail of words that dilutes one mention of sqlite somewhere inside it")).at(t(5)))
         .await
         .unwrap();
-    h.append(&b.id, NewMessage::new(ChatMessage::assistant("Crème brûlée")).at(t(6))).await.unwrap();
+    h.append(
+        &b.id,
+        NewMessage::new(ChatMessage::assistant("Crème brûlée")).at(t(6)),
+    )
+    .await
+    .unwrap();
 
     let hits = h.search(&SearchQuery::new("sqlite")).await.unwrap();
     assert_eq!(hits.len(), 3);
@@ -167,36 +230,75 @@ async fn search_ranks_and_filters() {
     assert_eq!(hits[0].conversation_title, "A");
 
     // Every word must match; prefixes with *.
-    assert_eq!(h.search(&SearchQuery::new("sqlite gardens")).await.unwrap().len(), 1);
-    assert_eq!(h.search(&SearchQuery::new("garden*")).await.unwrap().len(), 1);
+    assert_eq!(
+        h.search(&SearchQuery::new("sqlite gardens"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        h.search(&SearchQuery::new("garden*")).await.unwrap().len(),
+        1
+    );
     // Diacritics fold: "creme" finds "Crème".
     assert_eq!(h.search(&SearchQuery::new("creme")).await.unwrap().len(), 1);
 
     // Filters.
-    let users = h.search(&SearchQuery::new("sqlite").role(Role::User)).await.unwrap();
+    let users = h
+        .search(&SearchQuery::new("sqlite").role(Role::User))
+        .await
+        .unwrap();
     assert_eq!(users.len(), 2);
     assert!(users.iter().all(|x| x.message.role() == Role::User));
-    let ranged = h.search(&SearchQuery::new("sqlite").since(t(2)).until(t(6))).await.unwrap();
+    let ranged = h
+        .search(&SearchQuery::new("sqlite").since(t(2)).until(t(6)))
+        .await
+        .unwrap();
     assert_eq!(ranged.len(), 2);
-    let in_b = h.search(&SearchQuery::new("sqlite").conversation(&b.id[..20])).await.unwrap();
+    let in_b = h
+        .search(&SearchQuery::new("sqlite").conversation(&b.id[..20]))
+        .await
+        .unwrap();
     assert_eq!(in_b.len(), 1);
     assert_eq!(in_b[0].message.conversation_id, b.id);
-    assert_eq!(h.search(&SearchQuery::new("sqlite").limit(1)).await.unwrap().len(), 1);
-    let marked = h.search(&SearchQuery::new("cache").highlight("<<", ">>")).await.unwrap();
+    assert_eq!(
+        h.search(&SearchQuery::new("sqlite").limit(1))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let marked = h
+        .search(&SearchQuery::new("cache").highlight("<<", ">>"))
+        .await
+        .unwrap();
     assert!(marked[0].snippet.contains("<<cache>>"));
 
     // Deleted conversations drop out of search; restored ones come back.
     h.delete(&a.id).await.unwrap();
-    assert_eq!(h.search(&SearchQuery::new("sqlite")).await.unwrap().len(), 1);
+    assert_eq!(
+        h.search(&SearchQuery::new("sqlite")).await.unwrap().len(),
+        1
+    );
     h.restore(&a.id).await.unwrap();
-    assert_eq!(h.search(&SearchQuery::new("sqlite")).await.unwrap().len(), 3);
-    assert!(matches!(h.search(&SearchQuery::new(" () ")).await, Err(HistoryError::EmptyQuery)));
+    assert_eq!(
+        h.search(&SearchQuery::new("sqlite")).await.unwrap().len(),
+        3
+    );
+    assert!(matches!(
+        h.search(&SearchQuery::new(" () ")).await,
+        Err(HistoryError::EmptyQuery)
+    ));
 }
 
 #[tokio::test]
 async fn list_rename_delete_restore_purge() {
     let (_d, h) = open().await;
-    let a = h.create_conversation("first", Some("m".into())).await.unwrap();
+    let a = h
+        .create_conversation("first", Some("m".into()))
+        .await
+        .unwrap();
     h.append(&a.id, ChatMessage::user("hi")).await.unwrap();
     let b = h.create_conversation("second", None).await.unwrap();
     let list = h.list(&ListFilter::default()).await.unwrap();
@@ -204,25 +306,46 @@ async fn list_rename_delete_restore_purge() {
     let first = list.iter().find(|s| s.conversation.id == a.id).unwrap();
     assert_eq!((first.message_count, first.branch_count), (1, 1));
 
-    let renamed = h.rename(&a.id.to_lowercase()[..22], "renamed").await.unwrap();
+    let renamed = h
+        .rename(&a.id.to_lowercase()[..22], "renamed")
+        .await
+        .unwrap();
     assert_eq!(renamed.title, "renamed");
     assert!(renamed.updated_at >= a.updated_at);
 
     h.delete(&b.id).await.unwrap();
     assert_eq!(h.list(&ListFilter::default()).await.unwrap().len(), 1);
-    let trash = h.list(&ListFilter { deleted: true, limit: None }).await.unwrap();
+    let trash = h
+        .list(&ListFilter {
+            deleted: true,
+            limit: None,
+        })
+        .await
+        .unwrap();
     assert_eq!(trash[0].conversation.id, b.id);
-    assert!(matches!(h.append(&b.id, ChatMessage::user("x")).await, Err(HistoryError::Deleted(_))));
-    assert!(matches!(h.restore(&a.id).await, Err(HistoryError::NotDeleted(_))));
+    assert!(matches!(
+        h.append(&b.id, ChatMessage::user("x")).await,
+        Err(HistoryError::Deleted(_))
+    ));
+    assert!(matches!(
+        h.restore(&a.id).await,
+        Err(HistoryError::NotDeleted(_))
+    ));
 
     // Within the retention nothing is purged; past it (zero retention) the item goes for good.
     assert_eq!(h.purge_deleted(Duration::from_secs(3600)).await.unwrap(), 0);
     h.restore(&b.id).await.unwrap();
     h.delete(&a.id).await.unwrap();
     assert_eq!(h.purge_deleted(Duration::ZERO).await.unwrap(), 1);
-    assert!(matches!(h.conversation(&a.id).await, Err(HistoryError::ConversationNotFound(_))));
+    assert!(matches!(
+        h.conversation(&a.id).await,
+        Err(HistoryError::ConversationNotFound(_))
+    ));
     assert!(h.search(&SearchQuery::new("hi")).await.unwrap().is_empty());
-    assert!(matches!(h.conversation("zz").await, Err(HistoryError::ConversationNotFound(_))));
+    assert!(matches!(
+        h.conversation("zz").await,
+        Err(HistoryError::ConversationNotFound(_))
+    ));
 }
 
 #[tokio::test]
@@ -232,6 +355,47 @@ async fn insert_tree_rejects_a_dangling_parent_and_writes_nothing() {
     h.append(&c.id, ChatMessage::user("q")).await.unwrap();
     let mut tree = h.tree(&c.id).await.unwrap();
     tree.messages[0].parent_id = Some(999);
-    assert!(matches!(h.insert_tree(&tree).await, Err(HistoryError::InvalidTree(_))));
+    assert!(matches!(
+        h.insert_tree(&tree).await,
+        Err(HistoryError::InvalidTree(_))
+    ));
     assert_eq!(h.list(&ListFilter::default()).await.unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn several_openers_of_a_new_database_all_succeed_and_share_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.db");
+    // Separate pools, as separate processes would have, racing to create the schema.
+    let tasks: Vec<_> = (0..6)
+        .map(|i| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let h = History::open(&db).await.unwrap();
+                let c = h.create_conversation(format!("c{i}"), None).await.unwrap();
+                for n in 0..10 {
+                    h.append(&c.id, ChatMessage::user(format!("hello {i} {n}")))
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let h = History::open(&db).await.unwrap();
+    let list = h.list(&ListFilter::default()).await.unwrap();
+    assert_eq!(list.len(), 6);
+    assert!(
+        list.iter()
+            .all(|c| c.message_count == 10 && c.branch_count == 1)
+    );
+    assert_eq!(
+        h.search(&SearchQuery::new("hello").limit(100))
+            .await
+            .unwrap()
+            .len(),
+        60
+    );
 }

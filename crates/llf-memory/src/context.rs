@@ -89,7 +89,10 @@ impl ContextProvider for MemoryContext {
         "memory"
     }
 
-    async fn provide(&self, query: &ContextQuery) -> std::result::Result<Option<ContextSection>, BoxError> {
+    async fn provide(
+        &self,
+        query: &ContextQuery,
+    ) -> std::result::Result<Option<ContextSection>, BoxError> {
         if !self.settings.enabled || self.settings.top_k == 0 {
             return Ok(None);
         }

@@ -36,15 +36,15 @@ pub enum MemoryError {
         source: std::io::Error,
     },
     /// No store has this name.
-    #[error("no memory store named `{0}`; create it with `llf memory create {0}` (see `llf memory list`)")]
+    #[error(
+        "no memory store named `{0}`; create it with `llf memory create {0}` (see `llf memory list`)"
+    )]
     UnknownStore(String),
     /// A store with this name exists already.
     #[error("a memory store named `{0}` already exists")]
     StoreExists(String),
     /// The store name is not usable.
-    #[error(
-        "invalid memory store name `{0}`: use 1 to 64 letters, digits, `-` or `_`"
-    )]
+    #[error("invalid memory store name `{0}`: use 1 to 64 letters, digits, `-` or `_`")]
     InvalidStoreName(String),
     /// No memory has this id.
     #[error("no memory with id `{0}` (see `llf memory search`)")]
@@ -90,7 +90,10 @@ impl MemoryError {
         move |source| Self::Database { action, source }
     }
 
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> Self {
         let path = path.into();
         move |source| Self::Io {
             action,

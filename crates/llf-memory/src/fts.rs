@@ -3,7 +3,8 @@
 //! Users type FTS5 syntax by accident (`don't`, `C++`, `"unbalanced`, `-flag`, `(a`) and the
 //! chat passes whole sentences, so the text is never handed to `MATCH` as is: its words are
 //! extracted and each is quoted as a phrase, which FTS5 reads literally. A word followed by `*`
-//! stays a prefix search. Operators (`AND`, `OR`, `NOT`, `NEAR`) become ordinary words.
+//! stays a prefix search. Operators (`AND`, `OR`, `NOT`, `NEAR`) become ordinary words, and common
+//! English words are dropped when the text has others.
 
 use crate::types::MatchMode;
 use crate::{MemoryError, Result};
@@ -11,8 +12,9 @@ use crate::{MemoryError, Result};
 /// Most words taken from one text: a pasted page must not become a thousand-term query.
 const MAX_TERMS: usize = 32;
 
-/// English words too common to say what a sentence is about. In "any word" mode (chat
-/// messages) they are left out: they would match most memories and drown the informative words.
+/// English words too common to say what a text is about. They are left out of a query that has
+/// other words: they would match most memories, drown the informative words, and `AND`/`OR`/`NOT`
+/// typed as operators would otherwise be required as words.
 const STOP_WORDS: &[&str] = &[
     "a", "about", "all", "am", "an", "and", "any", "are", "as", "at", "be", "been", "but", "by",
     "can", "could", "did", "do", "does", "for", "from", "had", "has", "have", "he", "her", "him",
@@ -62,7 +64,7 @@ fn words(text: &str) -> Vec<Term> {
 /// The FTS5 expression for `text`; an error when it holds no word.
 pub(crate) fn parse(text: &str, mode: MatchMode) -> Result<Parsed> {
     let mut terms = words(text);
-    if mode == MatchMode::Any && terms.iter().any(|t| !is_stop_word(t)) {
+    if terms.iter().any(|t| !is_stop_word(t)) {
         terms.retain(|t| !is_stop_word(t));
     }
     terms.truncate(MAX_TERMS);
@@ -127,12 +129,18 @@ mod tests {
         let p = |t, m| parse(t, m).unwrap().expr;
         assert_eq!(
             p(r#"say "hi" AND (bye -x"#, MatchMode::All),
-            r#""say" "hi" "and" "bye" "x""#
+            r#""say" "hi" "bye" "x""#
         );
         assert_eq!(p("rust* lang", MatchMode::Any), r#""rust"* OR "lang""#);
         assert_eq!(p("Über ÜBER", MatchMode::All), r#""über""#);
-        assert_eq!(p("what is the deploy day", MatchMode::Any), r#""deploy" OR "day""#);
-        assert_eq!(p("what is the", MatchMode::Any), r#""what" OR "is" OR "the""#);
+        assert_eq!(
+            p("what is the deploy day", MatchMode::Any),
+            r#""deploy" OR "day""#
+        );
+        assert_eq!(
+            p("what is the", MatchMode::Any),
+            r#""what" OR "is" OR "the""#
+        );
         assert!(matches!(
             parse("🙂 ** ( ) \"", MatchMode::All),
             Err(MemoryError::EmptyQuery(_))

@@ -60,12 +60,27 @@ impl MemoryStore {
     /// Imports the Python version's memories from `dir` (which holds `memory_registry.json`).
     /// Idempotent: memories already imported are recognised by their old id and not added again.
     pub async fn migrate_python(&self, dir: &Path) -> Result<MigrationReport> {
+        self.migrate_python_with_progress(dir, |_| {}).await
+    }
+
+    /// [`MemoryStore::migrate_python`], calling `progress` with the current store's counts after
+    /// each committed batch.
+    pub async fn migrate_python_with_progress<F>(
+        &self,
+        dir: &Path,
+        mut progress: F,
+    ) -> Result<MigrationReport>
+    where
+        F: FnMut(&ImportReport) + Send,
+    {
         let registry_path = dir.join(PYTHON_REGISTRY_FILE);
         let text = tokio::fs::read_to_string(&registry_path)
             .await
             .map_err(|e| MemoryError::MigrationSource {
                 path: registry_path.clone(),
-                reason: format!("{e}; point --from at the directory holding {PYTHON_REGISTRY_FILE}"),
+                reason: format!(
+                    "{e}; point --from at the directory holding {PYTHON_REGISTRY_FILE}"
+                ),
             })?;
         let registry: Registry =
             serde_json::from_str(&text).map_err(|e| MemoryError::MigrationSource {
@@ -74,12 +89,19 @@ impl MemoryStore {
             })?;
         let mut report = MigrationReport::default();
         for entry in registry.memories {
-            report.stores.push(self.migrate_entry(dir, entry).await?);
+            report
+                .stores
+                .push(self.migrate_entry(dir, entry, &mut progress).await?);
         }
         Ok(report)
     }
 
-    async fn migrate_entry(&self, dir: &Path, entry: RegistryEntry) -> Result<StoreMigration> {
+    async fn migrate_entry(
+        &self,
+        dir: &Path,
+        entry: RegistryEntry,
+        progress: &mut (dyn FnMut(&ImportReport) + Send),
+    ) -> Result<StoreMigration> {
         let name = sanitize(&entry.name);
         let source = data_file(dir, &entry);
         let mut out = StoreMigration {
@@ -109,8 +131,14 @@ impl MemoryStore {
             Err(e) => return Err(e),
         }
         let store_id = self.store_id(&name).await?;
-        self.import_lines(store_id, std::io::BufReader::new(file), source, &mut out.import)
-            .await?;
+        self.import_lines(
+            store_id,
+            std::io::BufReader::new(file),
+            source,
+            &mut out.import,
+            progress,
+        )
+        .await?;
         tracing::info!(
             store = %name,
             imported = out.import.imported,

@@ -119,8 +119,14 @@ mod tests {
             ("{", "not a JSON object"),
             (r#"{"content":"x"}"#, "missing `id`"),
             (r#"{"id":"a","content":"  "}"#, "empty `content`"),
-            (r#"{"id":"a","content":"x","importance":1.5}"#, "between 0.0 and 1.0"),
-            (r#"{"id":"a","content":"x","timestamp":"yesterday"}"#, "unreadable timestamp"),
+            (
+                r#"{"id":"a","content":"x","importance":1.5}"#,
+                "between 0.0 and 1.0",
+            ),
+            (
+                r#"{"id":"a","content":"x","timestamp":"yesterday"}"#,
+                "unreadable timestamp",
+            ),
         ] {
             let err = parse_line(line, now).unwrap_err();
             assert!(err.contains(reason), "{line}: {err}");

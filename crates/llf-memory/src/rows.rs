@@ -33,7 +33,8 @@ fn get<'r, T>(row: &'r SqliteRow, col: &str) -> Result<T>
 where
     T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
 {
-    row.try_get(col).map_err(MemoryError::db("reading a memory"))
+    row.try_get(col)
+        .map_err(MemoryError::db("reading a memory"))
 }
 
 /// The rowid (`seq`) and the memory in `row`.

@@ -102,7 +102,10 @@ impl MemoryStore {
 
     /// A write transaction that takes the write lock at once, so the busy timeout applies (a
     /// deferred transaction that upgrades from read to write fails at once under contention).
-    pub(crate) async fn write_tx(&self, action: &'static str) -> Result<Transaction<'static, Sqlite>> {
+    pub(crate) async fn write_tx(
+        &self,
+        action: &'static str,
+    ) -> Result<Transaction<'static, Sqlite>> {
         self.pool
             .begin_with("BEGIN IMMEDIATE")
             .await
@@ -163,7 +166,9 @@ impl MemoryStore {
                     name: r.try_get("name").map_err(get)?,
                     description: r.try_get("description").map_err(get)?,
                     enabled: r.try_get("enabled").map_err(get)?,
-                    created_at: rows::parse_ts(&r.try_get::<String, _>("created_at").map_err(get)?)?,
+                    created_at: rows::parse_ts(
+                        &r.try_get::<String, _>("created_at").map_err(get)?,
+                    )?,
                     memories: u64::try_from(r.try_get::<i64, _>("n").map_err(get)?).unwrap_or(0),
                 })
             })
@@ -198,7 +203,9 @@ impl MemoryStore {
     /// Adds one memory to `store`.
     pub async fn add(&self, store: &str, memory: NewMemory) -> Result<Memory> {
         let mut added = self.add_many(store, vec![memory]).await?;
-        added.pop().ok_or_else(|| MemoryError::NotFound(String::new()))
+        added
+            .pop()
+            .ok_or_else(|| MemoryError::NotFound(String::new()))
     }
 
     /// Adds many memories to `store` in one transaction: all or none.
@@ -331,21 +338,19 @@ impl MemoryStore {
     /// brings it back until [`MemoryStore::purge_deleted`] removes it for good.
     pub async fn delete(&self, id: &str) -> Result<DeletedMemory> {
         let now = Utc::now();
-        let done = sqlx::query(
-            "UPDATE memories SET deleted_at = ?1 WHERE id = ?2 AND deleted_at IS NULL",
-        )
-        .bind(rows::ts(now))
-        .bind(id)
-        .execute(&self.pool)
-        .await
-        .map_err(MemoryError::db("deleting a memory"))?;
+        let done =
+            sqlx::query("UPDATE memories SET deleted_at = ?1 WHERE id = ?2 AND deleted_at IS NULL")
+                .bind(rows::ts(now))
+                .bind(id)
+                .execute(&self.pool)
+                .await
+                .map_err(MemoryError::db("deleting a memory"))?;
         if done.rows_affected() == 0 {
             return Err(self.missing(id).await);
         }
-        self.list_deleted(None)
+        self.deleted(None, Some(id))
             .await?
-            .into_iter()
-            .find(|d| d.id == id)
+            .pop()
             .ok_or_else(|| MemoryError::NotFound(id.to_owned()))
     }
 
@@ -369,12 +374,17 @@ impl MemoryStore {
 
     /// Soft-deleted memories, most recently deleted first; all stores when `store` is `None`.
     pub async fn list_deleted(&self, store: Option<&str>) -> Result<Vec<DeletedMemory>> {
+        self.deleted(store, None).await
+    }
+
+    async fn deleted(&self, store: Option<&str>, id: Option<&str>) -> Result<Vec<DeletedMemory>> {
         let rows = sqlx::query(
             "SELECT m.id, s.name, m.content, m.deleted_at FROM memories m JOIN stores s ON s.id = m.store_id \
-             WHERE m.deleted_at IS NOT NULL AND (?1 IS NULL OR s.name = ?1) \
+             WHERE m.deleted_at IS NOT NULL AND (?1 IS NULL OR s.name = ?1) AND (?2 IS NULL OR m.id = ?2) \
              ORDER BY m.deleted_at DESC, m.seq DESC",
         )
         .bind(store)
+        .bind(id)
         .fetch_all(&self.pool)
         .await
         .map_err(MemoryError::db("listing deleted memories"))?;
@@ -386,7 +396,9 @@ impl MemoryStore {
                     id: r.try_get("id").map_err(get)?,
                     store: r.try_get("name").map_err(get)?,
                     preview: preview(&content, PREVIEW_CHARS),
-                    deleted_at: rows::parse_ts(&r.try_get::<String, _>("deleted_at").map_err(get)?)?,
+                    deleted_at: rows::parse_ts(
+                        &r.try_get::<String, _>("deleted_at").map_err(get)?,
+                    )?,
                 })
             })
             .collect()
@@ -396,12 +408,15 @@ impl MemoryStore {
     /// deleted memory). Returns how many.
     pub async fn purge_deleted(&self, older_than: Duration) -> Result<u64> {
         let age = chrono::Duration::from_std(older_than).unwrap_or(chrono::Duration::MAX);
-        let cutoff = Utc::now().checked_sub_signed(age).unwrap_or(chrono::DateTime::<Utc>::MIN_UTC);
-        let done = sqlx::query("DELETE FROM memories WHERE deleted_at IS NOT NULL AND deleted_at <= ?1")
-            .bind(rows::ts(cutoff))
-            .execute(&self.pool)
-            .await
-            .map_err(MemoryError::db("purging deleted memories"))?;
+        let cutoff = Utc::now()
+            .checked_sub_signed(age)
+            .unwrap_or(chrono::DateTime::<Utc>::MIN_UTC);
+        let done =
+            sqlx::query("DELETE FROM memories WHERE deleted_at IS NOT NULL AND deleted_at <= ?1")
+                .bind(rows::ts(cutoff))
+                .execute(&self.pool)
+                .await
+                .map_err(MemoryError::db("purging deleted memories"))?;
         if done.rows_affected() > 0 {
             tracing::info!(purged = done.rows_affected(), "purged deleted memories");
         }

@@ -61,13 +61,34 @@ impl MemoryStore {
     /// skipped and reported; memories already present (same id) are not added twice. Accepts
     /// LLF exports and the Python version's memory files.
     pub async fn import<R: BufRead + Send>(&self, store: &str, input: R) -> Result<ImportReport> {
+        self.import_with_progress(store, input, |_| {}).await
+    }
+
+    /// [`MemoryStore::import`], calling `progress` with the counts so far after each committed
+    /// batch (for a progress display).
+    pub async fn import_with_progress<R, F>(
+        &self,
+        store: &str,
+        input: R,
+        mut progress: F,
+    ) -> Result<ImportReport>
+    where
+        R: BufRead + Send,
+        F: FnMut(&ImportReport) + Send,
+    {
         let store_id = self.store_id(store).await?;
         let mut report = ImportReport {
             store: store.to_owned(),
             ..ImportReport::default()
         };
-        self.import_lines(store_id, input, PathBuf::from("the import"), &mut report)
-            .await?;
+        self.import_lines(
+            store_id,
+            input,
+            PathBuf::from("the import"),
+            &mut report,
+            &mut progress,
+        )
+        .await?;
         Ok(report)
     }
 
@@ -77,6 +98,7 @@ impl MemoryStore {
         input: R,
         source: PathBuf,
         report: &mut ImportReport,
+        progress: &mut (dyn FnMut(&ImportReport) + Send),
     ) -> Result<()> {
         let now = Utc::now();
         let mut batch: Vec<NewRow> = Vec::with_capacity(IMPORT_BATCH);
@@ -96,9 +118,12 @@ impl MemoryStore {
             }
             if batch.len() == IMPORT_BATCH {
                 self.insert_batch(store_id, &mut batch, report).await?;
+                progress(report);
             }
         }
-        self.insert_batch(store_id, &mut batch, report).await
+        self.insert_batch(store_id, &mut batch, report).await?;
+        progress(report);
+        Ok(())
     }
 
     async fn insert_batch(

@@ -231,7 +231,11 @@ impl QueryCache {
         for e in saved.embeddings.into_iter().filter(|e| e.expires > now) {
             cache.embeddings.put(e.query.clone(), e);
         }
-        cache.results = saved.results.into_iter().filter(|e| e.expires > now).collect();
+        cache.results = saved
+            .results
+            .into_iter()
+            .filter(|e| e.expires > now)
+            .collect();
         let cap = cache.settings.results_cache_size;
         if cache.results.len() > cap {
             cache.results.drain(..cache.results.len() - cap);
@@ -243,7 +247,12 @@ impl QueryCache {
     pub fn save(&self, path: &Path) -> Result<()> {
         let saved = Saved {
             stats: self.stats,
-            embeddings: self.embeddings.iter().rev().map(|(_, e)| e.clone()).collect(),
+            embeddings: self
+                .embeddings
+                .iter()
+                .rev()
+                .map(|(_, e)| e.clone())
+                .collect(),
             results: self.results.clone(),
         };
         let bytes = serde_json::to_vec(&saved)
@@ -278,7 +287,10 @@ mod tests {
         c.put_embedding("c", vec![3.0]);
         assert_eq!(c.embedding("b"), None, "b was least recently used");
         let s = c.stats();
-        assert_eq!((s.embeddings.hits, s.embeddings.misses, s.embeddings.entries), (1, 1, 2));
+        assert_eq!(
+            (s.embeddings.hits, s.embeddings.misses, s.embeddings.entries),
+            (1, 1, 2)
+        );
     }
 
     #[test]

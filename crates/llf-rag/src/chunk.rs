@@ -108,10 +108,16 @@ mod tests {
         }
         for pair in chunks.windows(2) {
             let last_word = pair[0].text.split(' ').next_back().unwrap_or_default();
-            assert!(pair[1].text.contains(last_word), "no overlap between chunks");
+            assert!(
+                pair[1].text.contains(last_word),
+                "no overlap between chunks"
+            );
         }
         for w in &words {
-            assert!(chunks.iter().any(|c| c.text.split(' ').any(|x| x == w)), "{w} lost");
+            assert!(
+                chunks.iter().any(|c| c.text.split(' ').any(|x| x == w)),
+                "{w} lost"
+            );
         }
     }
 

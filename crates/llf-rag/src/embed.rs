@@ -36,7 +36,8 @@ pub struct EmbedderConfig {
     /// Directory with `model.onnx`, `tokenizer.json`, `config.json`, `special_tokens_map.json`
     /// and `tokenizer_config.json`.
     pub model_dir: PathBuf,
-    /// The `libonnxruntime.so` to load; `None` uses the one already loaded in this process.
+    /// The `libonnxruntime.so` to load; `None` uses the one already loaded in this process (or
+    /// what `ort` finds by itself).
     pub onnxruntime_path: Option<PathBuf>,
     /// Threads (and parallel sessions) for embedding; `None` uses every core.
     pub threads: Option<usize>,
@@ -87,7 +88,12 @@ impl EmbedderConfig {
             })?;
         Ok(Self {
             model_dir: dir,
-            onnxruntime_path: settings.onnxruntime_path.clone(),
+            onnxruntime_path: Some(settings.onnxruntime_path.clone().ok_or(
+                RagError::MissingSetting {
+                    key: "rag.onnxruntime_path",
+                    hint: "point it at libonnxruntime.so (scripts/setup.sh installs one; `llf config init` finds it)",
+                },
+            )?),
             threads: settings.embedding_threads,
             batch_size: settings.batch_size.max(1),
         })
@@ -160,8 +166,12 @@ impl Embedder {
             let options = InitOptionsUserDefined::new()
                 .with_max_length(MAX_TOKENS)
                 .with_intra_threads(1);
-            let session = TextEmbedding::try_new_from_user_defined(model, options)
-                .map_err(|e| fail(e.to_string()))?;
+            // `ort` panics when no ONNX Runtime library can be found; report it instead.
+            let session = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                TextEmbedding::try_new_from_user_defined(model, options)
+            }))
+            .map_err(|_| fail("ONNX Runtime could not be loaded".into()))?
+            .map_err(|e| fail(e.to_string()))?;
             sessions.push(Mutex::new(session));
         }
         let id = dir
@@ -222,12 +232,13 @@ impl Embedder {
         let workers = self.sessions.len().min(batches.len()).max(1);
         let mut results: Vec<Option<Vec<f32>>> = vec![None; texts.len()];
         let next = std::sync::atomic::AtomicUsize::new(0);
-        let outcome: Result<Vec<Vec<(usize, Vec<f32>)>>> = std::thread::scope(|scope| {
+        type Done = Vec<(usize, Vec<f32>)>;
+        let outcome: Result<Vec<Done>> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..workers)
                 .map(|w| {
                     let batches = &batches;
                     let next = &next;
-                    scope.spawn(move || -> Result<Vec<(usize, Vec<f32>)>> {
+                    scope.spawn(move || -> Result<Done> {
                         let mut done = Vec::new();
                         loop {
                             let b = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -257,7 +268,11 @@ impl Embedder {
         if out.len() != texts.len() {
             return Err(RagError::Embed("the model returned too few vectors".into()));
         }
-        tracing::debug!(texts = texts.len(), elapsed_ms = started.elapsed().as_millis() as u64, "embedded");
+        tracing::debug!(
+            texts = texts.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "embedded"
+        );
         Ok(out)
     }
 

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum RagError {
     /// The embedding model or ONNX Runtime could not be loaded.
-    #[error("cannot load the embedding model from {dir}: {reason} (check `rag.embedding_model_dir` and `rag.onnxruntime_path`, or run scripts/setup.sh)")]
+    #[error(
+        "cannot load the embedding model from {dir}: {reason} (check `rag.embedding_model_dir` and `rag.onnxruntime_path`, or run scripts/setup.sh)"
+    )]
     ModelLoad {
         /// The model directory.
         dir: PathBuf,
@@ -48,10 +50,14 @@ pub enum RagError {
     #[error("a data store named `{0}` exists already (use `llf datastore add` to add files to it)")]
     StoreExists(String),
     /// The name cannot be used as a store name.
-    #[error("invalid data store name `{0}`: use letters, digits, `-`, `_` and `.`, not starting with `.`")]
+    #[error(
+        "invalid data store name `{0}`: use letters, digits, `-`, `_` and `.`, not starting with `.`"
+    )]
     InvalidName(String),
     /// A store file is missing.
-    #[error("data store `{store}` is missing {what} at {path}; restore it from the trash or recreate the store")]
+    #[error(
+        "data store `{store}` is missing {what} at {path}; restore it from the trash or recreate the store"
+    )]
     MissingFile {
         /// The store.
         store: String,
@@ -61,7 +67,9 @@ pub enum RagError {
         path: PathBuf,
     },
     /// A store file cannot be read.
-    #[error("data store `{store}` has a corrupt {what} at {path}: {reason}; recreate the store (`llf datastore delete` then `create`)")]
+    #[error(
+        "data store `{store}` has a corrupt {what} at {path}: {reason}; recreate the store (`llf datastore delete` then `create`)"
+    )]
     Corrupt {
         /// The store.
         store: String,

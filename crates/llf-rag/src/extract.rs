@@ -16,7 +16,10 @@ const TEXT_EXTENSIONS: &[&str] = &[
 pub fn is_supported(path: &Path) -> bool {
     let ext = extension(path);
     TEXT_EXTENSIONS.contains(&ext.as_str())
-        || matches!(ext.as_str(), "html" | "htm" | "pdf" | "json" | "jsonl" | "ndjson")
+        || matches!(
+            ext.as_str(),
+            "html" | "htm" | "pdf" | "json" | "jsonl" | "ndjson"
+        )
 }
 
 fn extension(path: &Path) -> String {
@@ -32,13 +35,16 @@ pub fn extract(path: &Path, bytes: &[u8]) -> Result<String> {
         reason,
     };
     match extension(path).as_str() {
-        "html" | "htm" => html2text::from_read(bytes, 100_000)
-            .map_err(|e| bad(format!("not valid HTML: {e}"))),
-        "pdf" => pdf_extract::extract_text_from_mem(bytes)
+        "html" | "htm" => {
+            html2text::from_read(bytes, 100_000).map_err(|e| bad(format!("not valid HTML: {e}")))
+        }
+        // The PDF parser can panic on malformed files; user input must not crash the caller.
+        "pdf" => std::panic::catch_unwind(|| pdf_extract::extract_text_from_mem(bytes))
+            .map_err(|_| bad("the PDF is malformed (its parser gave up)".into()))?
             .map_err(|e| bad(format!("cannot extract text from the PDF: {e}"))),
         "json" => {
-            let value: serde_json::Value = serde_json::from_slice(bytes)
-                .map_err(|e| bad(format!("not valid JSON: {e}")))?;
+            let value: serde_json::Value =
+                serde_json::from_slice(bytes).map_err(|e| bad(format!("not valid JSON: {e}")))?;
             let mut out = Vec::new();
             json_text(&value, &mut out);
             Ok(out.join("\n\n"))
@@ -103,8 +109,9 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
         } else {
             return Err(RagError::Input {
                 path: p.clone(),
-                reason: "unsupported file type (text, Markdown, HTML, PDF, JSON, JSONL or source code)"
-                    .into(),
+                reason:
+                    "unsupported file type (text, Markdown, HTML, PDF, JSON, JSONL or source code)"
+                        .into(),
             });
         }
     }
@@ -162,13 +169,63 @@ mod tests {
 
     #[test]
     fn json_and_jsonl_keep_labels() {
-        let text = extract(Path::new("a.json"), br#"{"name": "Ada", "tags": ["x", "y"]}"#).unwrap();
+        let text = extract(
+            Path::new("a.json"),
+            br#"{"name": "Ada", "tags": ["x", "y"]}"#,
+        )
+        .unwrap();
         assert!(text.contains("name: Ada"));
         assert!(text.contains('y'));
-        let text = extract(Path::new("a.jsonl"), b"{\"text\": \"one\"}\n\n{\"text\": \"two\"}\n").unwrap();
+        let text = extract(
+            Path::new("a.jsonl"),
+            b"{\"text\": \"one\"}\n\n{\"text\": \"two\"}\n",
+        )
+        .unwrap();
         assert!(text.contains("text: one") && text.contains("text: two"));
         let err = extract(Path::new("a.jsonl"), b"{\"text\": \"one\"}\n{oops\n").unwrap_err();
         assert!(err.to_string().contains("line 2"), "{err}");
+    }
+
+    /// A one-page PDF showing `text` in Helvetica, with a correct cross-reference table.
+    fn pdf_with(text: &str) -> Vec<u8> {
+        let stream = format!("BT /F1 12 Tf 72 720 Td ({text}) Tj ET");
+        let objects = [
+            "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_owned(),
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>".to_owned(),
+            format!("<< /Length {} >>\nstream\n{stream}\nendstream", stream.len()),
+            "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_owned(),
+        ];
+        let mut out = b"%PDF-1.4\n".to_vec();
+        let mut offsets = Vec::new();
+        for (i, o) in objects.iter().enumerate() {
+            offsets.push(out.len());
+            out.extend(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+        }
+        let xref = out.len();
+        out.extend(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+        for off in offsets {
+            out.extend(format!("{off:010} 00000 n \n").as_bytes());
+        }
+        out.extend(
+            format!(
+                "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+                objects.len() + 1
+            )
+            .as_bytes(),
+        );
+        out
+    }
+
+    #[test]
+    fn pdf_text_is_extracted_and_garbage_refused() {
+        let text = extract(
+            Path::new("a.pdf"),
+            &pdf_with("Invoice number 4711 is overdue"),
+        )
+        .unwrap();
+        assert!(text.contains("Invoice number 4711"), "{text:?}");
+        assert!(extract(Path::new("b.pdf"), b"%PDF-1.4 broken").is_err());
     }
 
     #[test]

@@ -192,7 +192,11 @@ pub(crate) async fn vector_of(pool: &SqlitePool, id: i64) -> Result<Option<Vec<f
 }
 
 /// BM25 full-text matches for `query`, best first, with their BM25 score (higher is better).
-pub(crate) async fn full_text(pool: &SqlitePool, query: &str, limit: usize) -> Result<Vec<(i64, f64)>> {
+pub(crate) async fn full_text(
+    pool: &SqlitePool,
+    query: &str,
+    limit: usize,
+) -> Result<Vec<(i64, f64)>> {
     let Some(expr) = fts_expression(query) else {
         return Ok(Vec::new());
     };

@@ -11,7 +11,7 @@ use llf_config::schema::{RagSettings, SearchMode};
 use serde::{Deserialize, Serialize};
 
 use crate::cache::{CacheStats, QueryCache};
-use crate::embed::Embedder;
+use crate::embed::{Embedder, EmbedderConfig};
 use crate::store::{DataStore, Hit, MatchKind};
 use crate::{RagError, Result};
 
@@ -103,6 +103,32 @@ impl Retriever {
         })
     }
 
+    /// Loads the model the `rag` settings name, opens `names` under `data_stores` and, when
+    /// `cache_file` is given and `rag.cache.enabled` is on, puts the caches saved there in front.
+    pub async fn open(
+        settings: &RagSettings,
+        data_stores: &Path,
+        names: &[String],
+        cache_file: Option<&Path>,
+    ) -> Result<Self> {
+        if names.is_empty() {
+            return Err(RagError::Invalid(
+                "no data store to search: name one, or attach one with `llf datastore attach`"
+                    .into(),
+            ));
+        }
+        let mut stores = Vec::with_capacity(names.len());
+        for name in names {
+            stores.push(DataStore::open(data_stores, name).await?);
+        }
+        let embedder = Embedder::load(EmbedderConfig::from_settings(settings)?).await?;
+        let mut retriever = Self::new(embedder, stores)?;
+        if let Some(path) = cache_file.filter(|_| settings.cache.enabled) {
+            retriever = retriever.with_cache(QueryCache::load(path, settings.cache.clone())?);
+        }
+        Ok(retriever)
+    }
+
     /// Puts `cache` in front of searches.
     #[must_use]
     pub fn with_cache(mut self, cache: QueryCache) -> Self {
@@ -175,7 +201,13 @@ impl Retriever {
         let hits = self.search_vector(query, &vector, options).await?;
         self.with_cache_lock(|c| c.put_results(&key, vector, hits.clone()));
         let search_ms = searched.elapsed().as_secs_f64() * 1000.0;
-        tracing::debug!(query_chars = query.len(), hits = hits.len(), embed_ms, search_ms, "retrieved");
+        tracing::debug!(
+            query_chars = query.len(),
+            hits = hits.len(),
+            embed_ms,
+            search_ms,
+            "retrieved"
+        );
         Ok(SearchResult {
             hits,
             embed_ms,
@@ -226,7 +258,13 @@ impl Retriever {
         let stores: Vec<String> = self
             .stores
             .iter()
-            .map(|s| format!("{}@{}", s.name(), s.manifest().updated_at.timestamp_micros()))
+            .map(|s| {
+                format!(
+                    "{}@{}",
+                    s.name(),
+                    s.manifest().updated_at.timestamp_micros()
+                )
+            })
             .collect();
         format!(
             "{}|{}|{}|{:?}",
@@ -294,11 +332,18 @@ mod tests {
             hit("a", 2, 0.8, MatchKind::Vector),
             hit("b", 3, 0.7, MatchKind::Vector),
         ];
-        let text = vec![vec![hit("a", 2, 0.8, MatchKind::Text)], vec![hit("b", 9, 0.2, MatchKind::Text)]];
+        let text = vec![
+            vec![hit("a", 2, 0.8, MatchKind::Text)],
+            vec![hit("b", 9, 0.2, MatchKind::Text)],
+        ];
         let fused = fuse(vector, text);
         assert_eq!(fused[0].chunk_id, 2, "found by both ranks first");
         assert_eq!(fused[0].matched, MatchKind::Both);
-        assert!(fused.iter().any(|h| h.chunk_id == 9 && h.matched == MatchKind::Text));
+        assert!(
+            fused
+                .iter()
+                .any(|h| h.chunk_id == 9 && h.matched == MatchKind::Text)
+        );
         assert_eq!(fused.len(), 4);
     }
 }

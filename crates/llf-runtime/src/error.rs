@@ -5,7 +5,9 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum RuntimeError {
     /// No `local_llm_servers` entry has this name.
-    #[error("no server named `{name}` in local_llm_servers (configured: {known}); see `llf server list`")]
+    #[error(
+        "no server named `{name}` in local_llm_servers (configured: {known}); see `llf server list`"
+    )]
     UnknownServer {
         /// The requested name.
         name: String,
@@ -18,13 +20,19 @@ pub enum RuntimeError {
     )]
     ServerBinaryMissing(PathBuf),
     /// The server has no model configured, or the file is missing.
-    #[error("model file {0} does not exist: download one with `llf model download`, or fix local_llm_servers[].model_path")]
+    #[error(
+        "model file {0} does not exist: download one with `llf model download`, or fix local_llm_servers[].model_path"
+    )]
     ModelMissing(PathBuf),
     /// No model is configured for a server.
-    #[error("server `{0}` has no model_path; set it with `llf config set local_llm_servers[N].model_path PATH`")]
+    #[error(
+        "server `{0}` has no model_path; set it with `llf config set local_llm_servers[N].model_path PATH`"
+    )]
     NoModelConfigured(String),
     /// The port is taken.
-    #[error("{host}:{port} is already in use; stop what uses it or pick another port with `llf config set local_llm_servers[N].port PORT`")]
+    #[error(
+        "{host}:{port} is already in use; stop what uses it or pick another port with `llf config set local_llm_servers[N].port PORT`"
+    )]
     PortInUse {
         /// Host.
         host: String,
@@ -32,7 +40,9 @@ pub enum RuntimeError {
         port: u16,
     },
     /// The server process exited while starting.
-    #[error("llama-server `{name}` exited during start-up ({status}); last lines of {log}:\n{tail}")]
+    #[error(
+        "llama-server `{name}` exited during start-up ({status}); last lines of {log}:\n{tail}"
+    )]
     ServerDied {
         /// Server name.
         name: String,
@@ -44,7 +54,9 @@ pub enum RuntimeError {
         tail: String,
     },
     /// The server did not become healthy in time.
-    #[error("llama-server `{name}` was not ready after {secs} s (see {log}); raise local_llm_servers[].startup_timeout for big models")]
+    #[error(
+        "llama-server `{name}` was not ready after {secs} s (see {log}); raise local_llm_servers[].startup_timeout for big models"
+    )]
     StartTimeout {
         /// Server name.
         name: String,
@@ -77,7 +89,9 @@ pub enum RuntimeError {
         status: Option<u16>,
     },
     /// No answer (or no next piece of a streamed answer) within the timeout.
-    #[error("no response from {endpoint} within {secs} s; the server may be overloaded or hung (llm_endpoint.request_timeout)")]
+    #[error(
+        "no response from {endpoint} within {secs} s; the server may be overloaded or hung (llm_endpoint.request_timeout)"
+    )]
     Timeout {
         /// Base URL.
         endpoint: String,
@@ -93,7 +107,9 @@ pub enum RuntimeError {
         detail: String,
     },
     /// The request queue is full.
-    #[error("request queue for {endpoint} is full ({max_size} waiting); try again shortly or raise request_queue.max_size")]
+    #[error(
+        "request queue for {endpoint} is full ({max_size} waiting); try again shortly or raise request_queue.max_size"
+    )]
     QueueFull {
         /// Base URL.
         endpoint: String,
@@ -163,8 +179,16 @@ pub enum RuntimeError {
 pub type Result<T> = std::result::Result<T, RuntimeError>;
 
 impl RuntimeError {
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Self::Io { action, path: path.into(), source }
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
+        Self::Io {
+            action,
+            path: path.into(),
+            source,
+        }
     }
 
     /// Whether retrying the same request later might succeed.

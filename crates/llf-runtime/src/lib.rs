@@ -42,17 +42,23 @@
 
 mod client;
 mod error;
+pub mod models;
+pub mod multi;
 pub mod profile;
 pub mod prompt;
 pub mod queue;
 mod runtime;
 pub mod server;
 mod session;
+pub mod tool_loop;
 
-pub use client::{ChatClient, ChatEvent, ChatRequest, ChatStream, Completion, EndpointSpec, Metrics, Usage};
+pub use client::{
+    ChatClient, ChatEvent, ChatRequest, ChatStream, Completion, EndpointSpec, Metrics, Usage,
+};
 pub use error::{Result, RuntimeError};
 pub use profile::{ProfileLog, ProfileRecord, ProfileStats};
 pub use prompt::{BuiltPrompt, ContextLimit, PromptBuilder};
 pub use queue::{QueueStats, RequestQueue};
 pub use runtime::{Connection, Runtime, Target};
 pub use session::{ChatSession, SharedSession};
+pub use tool_loop::{ToolLoop, ToolLoopEvent, ToolLoopResult, ToolMode};

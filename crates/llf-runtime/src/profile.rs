@@ -110,14 +110,16 @@ impl ProfileLog {
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| RuntimeError::io("creating", dir, e))?;
         }
-        let mut line = serde_json::to_vec(record).map_err(|e| RuntimeError::Invalid(e.to_string()))?;
+        let mut line =
+            serde_json::to_vec(record).map_err(|e| RuntimeError::Invalid(e.to_string()))?;
         line.push(b'\n');
         let mut f = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.path)
             .map_err(|e| RuntimeError::io("opening", &self.path, e))?;
-        f.write_all(&line).map_err(|e| RuntimeError::io("writing", &self.path, e))
+        f.write_all(&line)
+            .map_err(|e| RuntimeError::io("writing", &self.path, e))
     }
 
     /// The last `n` records (all when `None`), oldest first. Damaged lines (a crash mid-write) are
@@ -128,7 +130,10 @@ impl ProfileLog {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(RuntimeError::io("reading", &self.path, e)),
         };
-        let mut records: Vec<ProfileRecord> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+        let mut records: Vec<ProfileRecord> = text
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
         if let Some(n) = last_n {
             let skip = records.len().saturating_sub(n);
             records.drain(..skip);
@@ -171,7 +176,11 @@ impl ProfileLog {
 }
 
 fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_owned() }
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
 }
 
 #[cfg(test)]
@@ -204,12 +213,20 @@ mod tests {
             log.append(&record(t, ok)).unwrap();
         }
         // A torn last line from a crash is ignored.
-        std::fs::OpenOptions::new().append(true).open(log.path()).unwrap().write_all(b"{\"timest").unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(log.path())
+            .unwrap()
+            .write_all(b"{\"timest")
+            .unwrap();
         let all = log.read(None).unwrap();
         assert_eq!(all.len(), 3);
         assert_eq!(log.read(Some(2)).unwrap()[0].ttft_ms, 20.0);
         let s = ProfileStats::from_records(&all);
-        assert_eq!((s.requests, s.failures, s.p50_ttft_ms, s.completion_tokens), (3, 1, 20.0, 15));
+        assert_eq!(
+            (s.requests, s.failures, s.p50_ttft_ms, s.completion_tokens),
+            (3, 1, 20.0, 15)
+        );
         assert!((s.mean_ttft_ms - 20.0).abs() < 1e-9);
 
         let csv = dir.path().join("out.csv");

@@ -30,12 +30,19 @@ pub struct LlamaTokenCounter {
 impl LlamaTokenCounter {
     /// A counter for the server at `root_url` (`http://host:port`).
     pub fn new(root_url: impl Into<String>) -> Self {
-        Self { root_url: root_url.into(), http: reqwest::Client::new() }
+        Self {
+            root_url: root_url.into(),
+            http: reqwest::Client::new(),
+        }
     }
 
     async fn post(&self, path: &str, body: serde_json::Value) -> Result<serde_json::Value> {
         let url = format!("{}{path}", self.root_url);
-        let err = |message: String| RuntimeError::Request { endpoint: url.clone(), message, status: None };
+        let err = |message: String| RuntimeError::Request {
+            endpoint: url.clone(),
+            message,
+            status: None,
+        };
         self.http
             .post(&url)
             .json(&body)
@@ -53,10 +60,25 @@ impl LlamaTokenCounter {
 #[async_trait::async_trait]
 impl TokenCounter for LlamaTokenCounter {
     async fn count(&self, messages: &[ChatMessage]) -> Result<usize> {
-        let templated = self.post("/apply-template", serde_json::json!({ "messages": messages })).await?;
-        let prompt = templated.get("prompt").and_then(|p| p.as_str()).unwrap_or_default().to_owned();
-        let tokens = self.post("/tokenize", serde_json::json!({ "content": prompt })).await?;
-        Ok(tokens.get("tokens").and_then(|t| t.as_array()).map(Vec::len).unwrap_or(0))
+        let templated = self
+            .post(
+                "/apply-template",
+                serde_json::json!({ "messages": messages }),
+            )
+            .await?;
+        let prompt = templated
+            .get("prompt")
+            .and_then(|p| p.as_str())
+            .unwrap_or_default()
+            .to_owned();
+        let tokens = self
+            .post("/tokenize", serde_json::json!({ "content": prompt }))
+            .await?;
+        Ok(tokens
+            .get("tokens")
+            .and_then(|t| t.as_array())
+            .map(Vec::len)
+            .unwrap_or(0))
     }
 }
 
@@ -68,7 +90,10 @@ pub struct EstimatingCounter;
 #[async_trait::async_trait]
 impl TokenCounter for EstimatingCounter {
     async fn count(&self, messages: &[ChatMessage]) -> Result<usize> {
-        Ok(messages.iter().map(|m| m.content.chars().count().div_ceil(4) + 6).sum())
+        Ok(messages
+            .iter()
+            .map(|m| m.content.chars().count().div_ceil(4) + 6)
+            .sum())
     }
 }
 
@@ -85,7 +110,10 @@ pub struct ContextLimit {
 
 impl std::fmt::Debug for ContextLimit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ContextLimit").field("context_size", &self.context_size).field("reserve", &self.reserve).finish()
+        f.debug_struct("ContextLimit")
+            .field("context_size", &self.context_size)
+            .field("reserve", &self.reserve)
+            .finish()
     }
 }
 
@@ -128,7 +156,14 @@ impl std::fmt::Debug for PromptBuilder {
         f.debug_struct("PromptBuilder")
             .field("system_prompt", &self.system_prompt)
             .field("overflow", &self.overflow)
-            .field("providers", &self.providers.iter().map(|p| p.name().to_owned()).collect::<Vec<_>>())
+            .field(
+                "providers",
+                &self
+                    .providers
+                    .iter()
+                    .map(|p| p.name().to_owned())
+                    .collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -136,7 +171,11 @@ impl std::fmt::Debug for PromptBuilder {
 impl PromptBuilder {
     /// A builder with the system prompt and overflow policy of `settings`.
     pub fn new(settings: &PromptSettings) -> Self {
-        Self { system_prompt: settings.system_prompt.clone(), overflow: settings.context_overflow, providers: Vec::new() }
+        Self {
+            system_prompt: settings.system_prompt.clone(),
+            overflow: settings.context_overflow,
+            providers: Vec::new(),
+        }
     }
 
     /// Adds a context provider; providers are asked in the order they were added.
@@ -156,29 +195,53 @@ impl PromptBuilder {
     }
 
     /// Builds the messages for `user_message` after `history` (which holds no system message).
-    pub async fn build(&self, history: &[ChatMessage], user_message: &str, limit: Option<&ContextLimit>) -> Result<BuiltPrompt> {
+    pub async fn build(
+        &self,
+        history: &[ChatMessage],
+        user_message: &str,
+        limit: Option<&ContextLimit>,
+    ) -> Result<BuiltPrompt> {
         let start = Instant::now();
-        let query = ContextQuery { user_message: user_message.to_owned(), history: history.to_vec() };
+        let query = ContextQuery {
+            user_message: user_message.to_owned(),
+            history: history.to_vec(),
+        };
         let mut context = Vec::new();
         for p in &self.providers {
             let t = Instant::now();
             let section = p
                 .provide(&query)
                 .await
-                .map_err(|source| RuntimeError::Context { provider: p.name().to_owned(), source })?;
+                .map_err(|source| RuntimeError::Context {
+                    provider: p.name().to_owned(),
+                    source,
+                })?;
             let elapsed = t.elapsed();
             if let Some(section) = section.filter(|s| !s.items.is_empty()) {
                 for item in &section.items {
                     tracing::debug!(provider = p.name(), score = item.score, citation = ?item.citation, "context item");
                 }
-                context.push(ProvidedContext { provider: p.name().to_owned(), section, elapsed });
+                context.push(ProvidedContext {
+                    provider: p.name().to_owned(),
+                    section,
+                    elapsed,
+                });
             }
         }
         let system = system_message(self.system_prompt.as_deref(), &context);
-        let mut turns: Vec<ChatMessage> = history.iter().filter(|m| m.role != Role::System).cloned().collect();
+        let mut turns: Vec<ChatMessage> = history
+            .iter()
+            .filter(|m| m.role != Role::System)
+            .cloned()
+            .collect();
         let user = ChatMessage::user(user_message);
         let assemble = |turns: &[ChatMessage]| -> Vec<ChatMessage> {
-            system.iter().cloned().chain(turns.iter().cloned()).chain(std::iter::once(user.clone())).collect()
+            system
+                .iter()
+                .cloned()
+                .chain(turns.iter().cloned())
+                .chain(std::iter::once(user.clone()))
+                .collect()
         };
         let mut messages = assemble(&turns);
         let mut trimmed = 0;
@@ -193,7 +256,12 @@ impl PromptBuilder {
                 }
                 if self.overflow == ContextOverflow::TrimOldest && !turns.is_empty() {
                     // Drop the oldest turn: a user message and every reply up to the next one.
-                    let end = turns.iter().skip(1).position(|m| m.role == Role::User).map(|i| i + 1).unwrap_or(turns.len());
+                    let end = turns
+                        .iter()
+                        .skip(1)
+                        .position(|m| m.role == Role::User)
+                        .map(|i| i + 1)
+                        .unwrap_or(turns.len());
                     turns.drain(..end);
                     trimmed += end;
                     messages = assemble(&turns);
@@ -207,13 +275,22 @@ impl PromptBuilder {
                 });
             }
             if trimmed > 0 {
-                tracing::info!(trimmed, "dropped the oldest messages to fit the context window");
+                tracing::info!(
+                    trimmed,
+                    "dropped the oldest messages to fit the context window"
+                );
             }
         }
         for (i, m) in messages.iter().enumerate() {
             tracing::debug!(index = i, role = %m.role, chars = m.content.len(), content = %m.content, "prompt message");
         }
-        Ok(BuiltPrompt { messages, context, trimmed_messages: trimmed, prompt_tokens, elapsed: start.elapsed() })
+        Ok(BuiltPrompt {
+            messages,
+            context,
+            trimmed_messages: trimmed,
+            prompt_tokens,
+            elapsed: start.elapsed(),
+        })
     }
 }
 
@@ -249,41 +326,72 @@ mod tests {
         fn name(&self) -> &str {
             "fixed"
         }
-        async fn provide(&self, q: &ContextQuery) -> std::result::Result<Option<ContextSection>, llf_core::BoxError> {
+        async fn provide(
+            &self,
+            q: &ContextQuery,
+        ) -> std::result::Result<Option<ContextSection>, llf_core::BoxError> {
             Ok(Some(ContextSection {
                 title: "Relevant memories".into(),
-                items: vec![ContextItem { text: format!("about {}", q.user_message), score: 0.9, citation: Some("mem:1".into()) }],
+                items: vec![ContextItem {
+                    text: format!("about {}", q.user_message),
+                    score: 0.9,
+                    citation: Some("mem:1".into()),
+                }],
             }))
         }
     }
 
     fn settings(overflow: ContextOverflow) -> PromptSettings {
-        PromptSettings { system_prompt: Some("Be brief.".into()), context_overflow: overflow }
+        PromptSettings {
+            system_prompt: Some("Be brief.".into()),
+            context_overflow: overflow,
+        }
     }
 
     #[tokio::test]
     async fn context_is_added_to_the_system_message() {
-        let b = PromptBuilder::new(&settings(ContextOverflow::Error)).with_provider(Arc::new(Fixed));
+        let b =
+            PromptBuilder::new(&settings(ContextOverflow::Error)).with_provider(Arc::new(Fixed));
         let built = b.build(&[], "cats", None).await.unwrap();
         assert_eq!(built.messages.len(), 2);
-        assert_eq!(built.messages[0].content, "Be brief.\n\nRelevant memories:\n- about cats [mem:1]");
+        assert_eq!(
+            built.messages[0].content,
+            "Be brief.\n\nRelevant memories:\n- about cats [mem:1]"
+        );
         assert_eq!(built.messages[1], ChatMessage::user("cats"));
         assert_eq!(built.context[0].provider, "fixed");
     }
 
     fn long_history() -> Vec<ChatMessage> {
         (0..6)
-            .flat_map(|i| [ChatMessage::user(format!("question {i} {}", "x".repeat(200))), ChatMessage::assistant("y".repeat(200))])
+            .flat_map(|i| {
+                [
+                    ChatMessage::user(format!("question {i} {}", "x".repeat(200))),
+                    ChatMessage::assistant("y".repeat(200)),
+                ]
+            })
             .collect()
     }
 
     #[tokio::test]
     async fn overflow_is_refused_with_sizes() {
         let b = PromptBuilder::new(&settings(ContextOverflow::Error));
-        let limit = ContextLimit { context_size: 300, reserve: 100, counter: Arc::new(EstimatingCounter) };
-        let err = b.build(&long_history(), "hi", Some(&limit)).await.unwrap_err();
+        let limit = ContextLimit {
+            context_size: 300,
+            reserve: 100,
+            counter: Arc::new(EstimatingCounter),
+        };
+        let err = b
+            .build(&long_history(), "hi", Some(&limit))
+            .await
+            .unwrap_err();
         match err {
-            RuntimeError::ContextOverflow { reserved, context, needed, prompt } => {
+            RuntimeError::ContextOverflow {
+                reserved,
+                context,
+                needed,
+                prompt,
+            } => {
                 assert_eq!((reserved, context), (100, 300));
                 assert_eq!(needed, prompt + 100);
                 assert!(prompt > 200);
@@ -295,15 +403,30 @@ mod tests {
     #[tokio::test]
     async fn trim_oldest_drops_whole_turns_and_keeps_the_system_prompt() {
         let b = PromptBuilder::new(&settings(ContextOverflow::TrimOldest));
-        let limit = ContextLimit { context_size: 400, reserve: 100, counter: Arc::new(EstimatingCounter) };
+        let limit = ContextLimit {
+            context_size: 400,
+            reserve: 100,
+            counter: Arc::new(EstimatingCounter),
+        };
         let built = b.build(&long_history(), "hi", Some(&limit)).await.unwrap();
-        assert!(built.trimmed_messages >= 2 && built.trimmed_messages % 2 == 0, "{}", built.trimmed_messages);
+        assert!(
+            built.trimmed_messages >= 2 && built.trimmed_messages % 2 == 0,
+            "{}",
+            built.trimmed_messages
+        );
         assert_eq!(built.messages[0].content, "Be brief.");
-        assert_eq!(built.messages[1].role, Role::User, "history resumes at a user turn");
+        assert_eq!(
+            built.messages[1].role,
+            Role::User,
+            "history resumes at a user turn"
+        );
         assert_eq!(built.messages.last().unwrap(), &ChatMessage::user("hi"));
         assert!(built.prompt_tokens.unwrap() <= 300);
         // Even trimming everything cannot fit a giant message: a clear error.
-        let err = b.build(&[], &"z".repeat(5000), Some(&limit)).await.unwrap_err();
+        let err = b
+            .build(&[], &"z".repeat(5000), Some(&limit))
+            .await
+            .unwrap_err();
         assert!(matches!(err, RuntimeError::ContextOverflow { .. }));
     }
 }

@@ -64,7 +64,10 @@ impl RequestQueue {
     /// A queue for `endpoint` (used in messages) with `settings`.
     pub fn new(endpoint: impl Into<String>, settings: &RequestQueueSettings) -> Self {
         let per_second = settings.max_requests_per_second.max(0.001);
-        let burst = settings.burst_size.unwrap_or(settings.max_concurrent.max(1) as u32).max(1);
+        let burst = settings
+            .burst_size
+            .unwrap_or(settings.max_concurrent.max(1) as u32)
+            .max(1);
         let period = Duration::from_secs_f64(1.0 / per_second);
         let quota = Quota::with_period(period)
             .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
@@ -91,12 +94,17 @@ impl RequestQueue {
         // Reserve a place in the waiting line first, so the bound is exact under concurrency.
         let admitted_to_line = inner
             .waiting
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |w| (w < inner.settings.max_size).then_some(w + 1))
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |w| {
+                (w < inner.settings.max_size).then_some(w + 1)
+            })
             .is_ok();
         if !admitted_to_line {
             inner.rejected.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(endpoint = %inner.endpoint, max_size = inner.settings.max_size, "request queue full");
-            return Err(RuntimeError::QueueFull { endpoint: inner.endpoint.clone(), max_size: inner.settings.max_size });
+            return Err(RuntimeError::QueueFull {
+                endpoint: inner.endpoint.clone(),
+                max_size: inner.settings.max_size,
+            });
         }
         let slot = inner.slots.clone().acquire_owned().await;
         inner.limiter.until_ready().await;
@@ -104,8 +112,13 @@ impl RequestQueue {
         let slot = slot.map_err(|_| RuntimeError::Invalid("request queue closed".into()))?;
         let waited = start.elapsed();
         inner.admitted.fetch_add(1, Ordering::Relaxed);
-        inner.total_wait_ms.fetch_add(waited.as_millis() as u64, Ordering::Relaxed);
-        Ok(QueuePermit { _slot: slot, waited })
+        inner
+            .total_wait_ms
+            .fetch_add(waited.as_millis() as u64, Ordering::Relaxed);
+        Ok(QueuePermit {
+            _slot: slot,
+            waited,
+        })
     }
 
     /// Current counters.
@@ -130,7 +143,12 @@ mod tests {
     use super::*;
 
     fn settings(max_size: usize, rps: f64, concurrent: usize) -> RequestQueueSettings {
-        RequestQueueSettings { max_size, max_requests_per_second: rps, max_concurrent: concurrent, burst_size: None }
+        RequestQueueSettings {
+            max_size,
+            max_requests_per_second: rps,
+            max_concurrent: concurrent,
+            burst_size: None,
+        }
     }
 
     #[tokio::test]
@@ -145,7 +163,10 @@ mod tests {
         }
         let t = Instant::now();
         let err = q.acquire().await.unwrap_err();
-        assert!(matches!(err, RuntimeError::QueueFull { max_size: 1, .. }), "{err}");
+        assert!(
+            matches!(err, RuntimeError::QueueFull { max_size: 1, .. }),
+            "{err}"
+        );
         assert!(t.elapsed() < Duration::from_millis(100));
         assert_eq!(q.stats().rejected, 1);
         drop(running);
@@ -170,11 +191,21 @@ mod tests {
     #[tokio::test]
     async fn rate_limit_spaces_requests() {
         // 20 per second with a burst of 1: five requests take at least ~200 ms.
-        let q = RequestQueue::new("e", &RequestQueueSettings { burst_size: Some(1), ..settings(100, 20.0, 10) });
+        let q = RequestQueue::new(
+            "e",
+            &RequestQueueSettings {
+                burst_size: Some(1),
+                ..settings(100, 20.0, 10)
+            },
+        );
         let t = Instant::now();
         for _ in 0..5 {
             drop(q.acquire().await.unwrap());
         }
-        assert!(t.elapsed() >= Duration::from_millis(180), "{:?}", t.elapsed());
+        assert!(
+            t.elapsed() >= Duration::from_millis(180),
+            "{:?}",
+            t.elapsed()
+        );
     }
 }

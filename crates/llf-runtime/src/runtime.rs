@@ -81,7 +81,11 @@ impl Runtime {
 
     /// A client for `target`, starting its local server first when needed. `progress` reports
     /// start-up phases for a spinner.
-    pub async fn connect(&self, target: &Target, progress: impl Fn(StartPhase)) -> Result<Connection> {
+    pub async fn connect(
+        &self,
+        target: &Target,
+        progress: impl Fn(StartPhase),
+    ) -> Result<Connection> {
         match self.local_server_name(target) {
             Some(name) => {
                 let state = self.servers.start(Some(&name), progress).await?;
@@ -92,16 +96,30 @@ impl Runtime {
                     reserve: self.config.inference_params.max_tokens.unwrap_or(512) as usize,
                     counter: Arc::new(LlamaTokenCounter::new(state.root_url())),
                 });
-                Ok(Connection { client, limit, server: Some(state), supports_tools: props.is_some_and(|p| p.supports_tools) })
+                Ok(Connection {
+                    client,
+                    limit,
+                    server: Some(state),
+                    supports_tools: props.is_some_and(|p| p.supports_tools),
+                })
             }
-            None => Ok(Connection { client: self.remote_client(), limit: None, server: None, supports_tools: true }),
+            None => Ok(Connection {
+                client: self.remote_client(),
+                limit: None,
+                server: None,
+                supports_tools: true,
+            }),
         }
     }
 
     /// A client for a running local server.
     pub fn client_for_server(&self, state: &ServerState) -> ChatClient {
         let ep = &self.config.llm_endpoint;
-        let model = state.model.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| state.name.clone());
+        let model = state
+            .model
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| state.name.clone());
         let spec = EndpointSpec {
             base_url: format!("{}/v1", state.root_url()),
             // A local server needs no key; never send the remote one to it.
@@ -135,7 +153,11 @@ impl Runtime {
 
     /// A new conversation over `connection`.
     pub fn session(&self, connection: &Connection, builder: PromptBuilder) -> ChatSession {
-        let s = ChatSession::new(connection.client.clone(), builder, self.config.inference_params.clone());
+        let s = ChatSession::new(
+            connection.client.clone(),
+            builder,
+            self.config.inference_params.clone(),
+        );
         match &connection.limit {
             Some(l) => s.with_limit(l.clone()),
             None => s,
@@ -144,10 +166,19 @@ impl Runtime {
 
     /// Checks that `name` is a configured server.
     pub fn require_server(&self, name: &str) -> Result<()> {
-        self.servers.server(Some(name)).map(|_| ()).map_err(|_| RuntimeError::UnknownServer {
-            name: name.to_owned(),
-            known: self.config.local_llm_servers.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", "),
-        })
+        self.servers
+            .server(Some(name))
+            .map(|_| ())
+            .map_err(|_| RuntimeError::UnknownServer {
+                name: name.to_owned(),
+                known: self
+                    .config
+                    .local_llm_servers
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
     }
 }
 

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use llf_config::schema::InferenceParams;
 use llf_core::chat::ChatMessage;
 
+use crate::Result;
 use crate::client::{ChatClient, ChatRequest, ChatStream, Completion};
 use crate::prompt::{BuiltPrompt, ContextLimit, PromptBuilder};
-use crate::Result;
 
 /// A conversation in progress.
 #[derive(Debug, Clone)]
@@ -23,7 +23,13 @@ pub struct ChatSession {
 impl ChatSession {
     /// A new conversation through `client`.
     pub fn new(client: ChatClient, builder: PromptBuilder, params: InferenceParams) -> Self {
-        Self { client, builder, params, limit: None, history: Vec::new() }
+        Self {
+            client,
+            builder,
+            params,
+            limit: None,
+            history: Vec::new(),
+        }
     }
 
     /// Checks every prompt against `limit` (see [`PromptBuilder::build`]).
@@ -75,7 +81,9 @@ impl ChatSession {
 
     /// Builds the prompt for `user_message` without sending it.
     pub async fn prepare(&self, user_message: &str) -> Result<BuiltPrompt> {
-        self.builder.build(&self.history, user_message, self.limit.as_ref()).await
+        self.builder
+            .build(&self.history, user_message, self.limit.as_ref())
+            .await
     }
 
     /// Sends a prepared prompt and streams the answer. Call [`ChatSession::push_turn`] with
@@ -99,7 +107,10 @@ impl ChatSession {
     }
 
     fn request(&self, prompt: &BuiltPrompt) -> ChatRequest {
-        ChatRequest { prompt_build: prompt.elapsed, ..ChatRequest::new(prompt.messages.clone()).params(self.params.clone()) }
+        ChatRequest {
+            prompt_build: prompt.elapsed,
+            ..ChatRequest::new(prompt.messages.clone()).params(self.params.clone())
+        }
     }
 }
 

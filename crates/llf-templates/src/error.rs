@@ -11,7 +11,9 @@ pub enum TemplateError {
     #[error("a template `{0}` exists already; pick another name or pass --overwrite")]
     Exists(String),
     /// Built-in templates cannot be deleted or changed.
-    #[error("`{0}` is a built-in template and cannot be {1}; create a copy under another name instead")]
+    #[error(
+        "`{0}` is a built-in template and cannot be {1}; create a copy under another name instead"
+    )]
     BuiltIn(String, &'static str),
     /// The name gives no usable id.
     #[error("invalid template name `{0}`: use letters, digits, spaces, `-` or `_`")]
@@ -61,7 +63,11 @@ pub enum TemplateError {
 pub type Result<T> = std::result::Result<T, TemplateError>;
 
 impl TemplateError {
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
         Self::Io {
             action,
             path: path.into(),

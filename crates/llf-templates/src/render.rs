@@ -101,7 +101,10 @@ mod tests {
     use super::*;
 
     fn vals(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
@@ -115,9 +118,14 @@ mod tests {
     #[test]
     fn missing_and_unknown_are_errors() {
         let err = render("{a} {b}", &vals(&[("a", "1")])).unwrap_err();
-        assert_eq!(err.to_string(), "missing value(s) for b; this template needs: a, b");
+        assert_eq!(
+            err.to_string(),
+            "missing value(s) for b; this template needs: a, b"
+        );
         let err = render("{a}", &vals(&[("a", "1"), ("z", "2")])).unwrap_err();
-        assert!(matches!(err, TemplateError::UnknownVariables { ref unknown, .. } if unknown == &["z"]));
+        assert!(
+            matches!(err, TemplateError::UnknownVariables { ref unknown, .. } if unknown == &["z"])
+        );
     }
 
     #[test]

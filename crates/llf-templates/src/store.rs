@@ -52,7 +52,10 @@ impl TemplateStore {
         user.sort_by(|a, b| a.id.cmp(&b.id));
         all.extend(user);
         all.retain(|t| {
-            filter.category.as_ref().is_none_or(|c| t.category.eq_ignore_ascii_case(c))
+            filter
+                .category
+                .as_ref()
+                .is_none_or(|c| t.category.eq_ignore_ascii_case(c))
                 && filter
                     .tag
                     .as_ref()
@@ -170,7 +173,9 @@ impl TemplateStore {
                 .filter(|t| !t.builtin)
                 .collect()
         } else {
-            ids.iter().map(|id| self.get(id)).collect::<Result<Vec<_>>>()?
+            ids.iter()
+                .map(|id| self.get(id))
+                .collect::<Result<Vec<_>>>()?
         };
         let file = ExportFile {
             format: EXPORT_FORMAT.to_owned(),
@@ -196,7 +201,9 @@ impl TemplateStore {
         };
         let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(parse_err)?;
         let templates: Vec<PromptTemplate> = if value.get("templates").is_some() {
-            serde_json::from_value::<ExportFile>(value).map_err(parse_err)?.templates
+            serde_json::from_value::<ExportFile>(value)
+                .map_err(parse_err)?
+                .templates
         } else {
             vec![serde_json::from_value(value).map_err(parse_err)?]
         };
@@ -239,7 +246,9 @@ impl TemplateStore {
         };
         let mut out = Vec::new();
         for entry in entries {
-            let path = entry.map_err(|e| TemplateError::io("reading", &self.dir, e))?.path();
+            let path = entry
+                .map_err(|e| TemplateError::io("reading", &self.dir, e))?
+                .path();
             let is_template = path.extension().is_some_and(|x| x == "json")
                 && path.file_name().is_some_and(|n| n != USAGE_FILE);
             if !is_template {
@@ -255,7 +264,9 @@ impl TemplateStore {
                     }
                 }
                 // One bad file must not hide the others; say which one and go on.
-                Err(e) => tracing::warn!(file = %path.display(), error = %e, "skipping an invalid template file"),
+                Err(e) => {
+                    tracing::warn!(file = %path.display(), error = %e, "skipping an invalid template file")
+                }
             }
         }
         Ok(out)
@@ -264,7 +275,8 @@ impl TemplateStore {
     fn usage(&self) -> Result<BTreeMap<String, Usage>> {
         let path = self.dir.join(USAGE_FILE);
         match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| TemplateError::Parse { path, source }),
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|source| TemplateError::Parse { path, source }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
             Err(e) => Err(TemplateError::io("reading", path, e)),
         }
@@ -299,7 +311,9 @@ pub fn id_from_name(name: &str) -> Result<String> {
         .collect();
     let valid = !id.is_empty()
         && id.len() <= 64
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if valid {
         Ok(id)
     } else {

@@ -50,8 +50,11 @@ fn default_version() -> String {
 }
 
 impl PromptTemplate {
-    /// Renders the template with `values` (see [`crate::render`]).
-    pub fn render(&self, values: &std::collections::BTreeMap<String, String>) -> crate::Result<String> {
+    /// Renders the template with `values` (see [`crate::render()`]).
+    pub fn render(
+        &self,
+        values: &std::collections::BTreeMap<String, String>,
+    ) -> crate::Result<String> {
         crate::render::render(&self.template, values)
     }
 }

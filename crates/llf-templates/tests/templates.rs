@@ -4,10 +4,15 @@
 use std::collections::BTreeMap;
 
 use llf_core::trash::{Trash, TrashFilter};
-use llf_templates::{BUILTIN_IDS, NewTemplate, TemplateEdit, TemplateError, TemplateFilter, TemplateStore};
+use llf_templates::{
+    BUILTIN_IDS, NewTemplate, TemplateEdit, TemplateError, TemplateFilter, TemplateStore,
+};
 
 fn vals(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
 }
 
 fn greet() -> NewTemplate {
@@ -31,19 +36,49 @@ fn builtins_are_there_and_protected() {
     let cr = store.get("code_review").unwrap();
     assert_eq!(cr.variables, ["language", "code"]);
     assert_eq!(store.get("Code Review").unwrap().id, "code_review");
-    assert_eq!(store.get("write_tests").unwrap().variables, ["language", "code", "test_framework"]);
-    assert_eq!(store.get("translate_text").unwrap().variables, ["source_lang", "target_lang", "text"]);
-    let dev = store.list(&TemplateFilter { category: Some("development".into()), tag: None }).unwrap();
+    assert_eq!(
+        store.get("write_tests").unwrap().variables,
+        ["language", "code", "test_framework"]
+    );
+    assert_eq!(
+        store.get("translate_text").unwrap().variables,
+        ["source_lang", "target_lang", "text"]
+    );
+    let dev = store
+        .list(&TemplateFilter {
+            category: Some("development".into()),
+            tag: None,
+        })
+        .unwrap();
     assert_eq!(dev.len(), 5);
-    let tagged = store.list(&TemplateFilter { category: None, tag: Some("translation".into()) }).unwrap();
+    let tagged = store
+        .list(&TemplateFilter {
+            category: None,
+            tag: Some("translation".into()),
+        })
+        .unwrap();
     assert_eq!(tagged.len(), 1);
 
-    assert!(matches!(store.edit("code_review", TemplateEdit::default()), Err(TemplateError::BuiltIn(..))));
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    assert!(matches!(
+        store.edit("code_review", TemplateEdit::default()),
+        Err(TemplateError::BuiltIn(..))
+    ));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let trash = Trash::new(dir.path().join("trash"), Trash::DEFAULT_RETENTION);
-    let err = rt.block_on(store.delete("code_review", &trash)).unwrap_err();
+    let err = rt
+        .block_on(store.delete("code_review", &trash))
+        .unwrap_err();
     assert!(err.to_string().contains("built-in"), "{err}");
-    assert!(matches!(store.create(NewTemplate { name: "code review".into(), template: "x".into(), ..NewTemplate::default() }), Err(TemplateError::Exists(_))));
+    assert!(matches!(
+        store.create(NewTemplate {
+            name: "code review".into(),
+            template: "x".into(),
+            ..NewTemplate::default()
+        }),
+        Err(TemplateError::Exists(_))
+    ));
 }
 
 #[test]
@@ -55,32 +90,74 @@ fn create_render_count_edit_delete_restore() {
     assert_eq!(t.variables, ["who", "lang"]);
     assert!(dir.path().join("templates/greet_someone.json").is_file());
 
-    let out = store.render("greet_someone", &vals(&[("who", "Ada"), ("lang", "Deutsch")])).unwrap();
+    let out = store
+        .render(
+            "greet_someone",
+            &vals(&[("who", "Ada"), ("lang", "Deutsch")]),
+        )
+        .unwrap();
     assert_eq!(out, "Hello Ada, in Deutsch. Bye Ada.");
-    store.render("summarize_text", &vals(&[("text", "t"), ("length", "2")])).unwrap();
-    store.render("greet_someone", &vals(&[("who", "B"), ("lang", "x")])).unwrap();
+    store
+        .render("summarize_text", &vals(&[("text", "t"), ("length", "2")]))
+        .unwrap();
+    store
+        .render("greet_someone", &vals(&[("who", "B"), ("lang", "x")]))
+        .unwrap();
 
     // Errors name what is missing or unknown and do not count as a use.
-    let err = store.render("greet_someone", &vals(&[("who", "Ada")])).unwrap_err();
-    assert_eq!(err.to_string(), "missing value(s) for lang; this template needs: who, lang");
-    let err = store.render("greet_someone", &vals(&[("who", "A"), ("lang", "B"), ("mood", "C")])).unwrap_err();
-    assert!(err.to_string().contains("unknown variable(s) mood"), "{err}");
+    let err = store
+        .render("greet_someone", &vals(&[("who", "Ada")]))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "missing value(s) for lang; this template needs: who, lang"
+    );
+    let err = store
+        .render(
+            "greet_someone",
+            &vals(&[("who", "A"), ("lang", "B"), ("mood", "C")]),
+        )
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("unknown variable(s) mood"),
+        "{err}"
+    );
     let stats = store.stats().unwrap();
     assert_eq!((stats[0].id.as_str(), stats[0].count), ("greet_someone", 2));
-    assert_eq!((stats[1].id.as_str(), stats[1].count), ("summarize_text", 1));
+    assert_eq!(
+        (stats[1].id.as_str(), stats[1].count),
+        ("summarize_text", 1)
+    );
 
     let edited = store
-        .edit("greet_someone", TemplateEdit { template: Some("Hi {name}".into()), tags: Some(vec!["x".into()]), ..TemplateEdit::default() })
+        .edit(
+            "greet_someone",
+            TemplateEdit {
+                template: Some("Hi {name}".into()),
+                tags: Some(vec!["x".into()]),
+                ..TemplateEdit::default()
+            },
+        )
         .unwrap();
     assert_eq!(edited.variables, ["name"]);
     assert_eq!(edited.version, "1.1");
     assert_eq!(store.get("greet_someone").unwrap().tags, ["x"]);
 
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let trash = Trash::new(dir.path().join("trash"), Trash::DEFAULT_RETENTION);
     let item = rt.block_on(store.delete("greet_someone", &trash)).unwrap();
-    assert!(matches!(store.get("greet_someone"), Err(TemplateError::NotFound(_))));
-    assert_eq!(rt.block_on(trash.list(&TrashFilter::default())).unwrap().len(), 1);
+    assert!(matches!(
+        store.get("greet_someone"),
+        Err(TemplateError::NotFound(_))
+    ));
+    assert_eq!(
+        rt.block_on(trash.list(&TrashFilter::default()))
+            .unwrap()
+            .len(),
+        1
+    );
     rt.block_on(trash.restore(&item.id)).unwrap();
     assert_eq!(store.get("greet_someone").unwrap().template, "Hi {name}");
 }
@@ -90,7 +167,12 @@ fn export_and_import_between_stores() {
     let dir = tempfile::tempdir().unwrap();
     let a = TemplateStore::new(dir.path().join("a"));
     a.create(greet()).unwrap();
-    a.create(NewTemplate { name: "Other".into(), template: "{x}".into(), ..NewTemplate::default() }).unwrap();
+    a.create(NewTemplate {
+        name: "Other".into(),
+        template: "{x}".into(),
+        ..NewTemplate::default()
+    })
+    .unwrap();
     let file = dir.path().join("export/templates.json");
     assert_eq!(a.export(&[], &file).unwrap(), 2);
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
@@ -99,16 +181,30 @@ fn export_and_import_between_stores() {
 
     let b = TemplateStore::new(dir.path().join("b"));
     assert_eq!(b.import(&file, false).unwrap(), ["greet_someone", "other"]);
-    assert_eq!(b.get("greet_someone").unwrap(), a.get("greet_someone").unwrap());
+    assert_eq!(
+        b.get("greet_someone").unwrap(),
+        a.get("greet_someone").unwrap()
+    );
     // Again: refused without --overwrite, nothing changes; accepted with it.
-    assert!(matches!(b.import(&file, false), Err(TemplateError::Exists(_))));
+    assert!(matches!(
+        b.import(&file, false),
+        Err(TemplateError::Exists(_))
+    ));
     assert_eq!(b.import(&file, true).unwrap().len(), 2);
 
     // A single exported built-in cannot be imported over the built-in.
     let one = dir.path().join("one.json");
     a.export(&["code_review".to_owned()], &one).unwrap();
-    assert!(matches!(b.import(&one, true), Err(TemplateError::BuiltIn(..))));
+    assert!(matches!(
+        b.import(&one, true),
+        Err(TemplateError::BuiltIn(..))
+    ));
     // Garbage is a parse error naming the file.
     std::fs::write(&one, "{").unwrap();
-    assert!(b.import(&one, false).unwrap_err().to_string().contains("one.json"));
+    assert!(
+        b.import(&one, false)
+            .unwrap_err()
+            .to_string()
+            .contains("one.json")
+    );
 }

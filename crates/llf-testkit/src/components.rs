@@ -11,8 +11,14 @@ fn cache() -> PathBuf {
 }
 
 fn locate(var: &str, rel: &str) -> PathBuf {
-    let path = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| cache().join(rel));
-    assert!(path.exists(), "{} is missing: run scripts/setup.sh (or source its env.sh)", path.display());
+    let path = std::env::var_os(var)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| cache().join(rel));
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/setup.sh (or source its env.sh)",
+        path.display()
+    );
     path
 }
 

@@ -34,7 +34,10 @@ pub struct Recorded {
 impl Recorded {
     /// The value of a header.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -54,6 +57,19 @@ pub enum Reply {
     Hang,
     /// Raw bytes written after the status line and headers of a 200 response.
     Raw(Vec<u8>),
+    /// A response with any status, extra headers and body; with `cut_after`, the connection
+    /// closes after that many body bytes although `content-length` promised all of them (an
+    /// interrupted download).
+    Bytes {
+        /// Status code.
+        status: u16,
+        /// Extra headers.
+        headers: Vec<(String, String)>,
+        /// The body.
+        body: Vec<u8>,
+        /// Stop sending after this many bytes.
+        cut_after: Option<usize>,
+    },
 }
 
 impl Reply {
@@ -71,7 +87,10 @@ impl Reply {
             .to_string(),
         );
         events.push("[DONE]".to_owned());
-        Reply::Sse { events, delay: Duration::ZERO }
+        Reply::Sse {
+            events,
+            delay: Duration::ZERO,
+        }
     }
 
     /// An OpenAI non-streaming answer with `content`.
@@ -100,9 +119,34 @@ impl Reply {
         )
     }
 
+    /// An OpenAI streaming answer that calls tools: `(id, name, arguments JSON text)`.
+    pub fn stream_tool_calls(calls: &[(&str, &str, &str)]) -> Self {
+        let mut events: Vec<String> = calls
+            .iter()
+            .enumerate()
+            .map(|(i, (id, name, args))| {
+                chunk(
+                    json!({"tool_calls": [{"index": i, "id": id, "type": "function",
+                                             "function": {"name": name, "arguments": args}}]}),
+                    Value::Null,
+                )
+                .to_string()
+            })
+            .collect();
+        events.push(chunk(json!({}), json!("tool_calls")).to_string());
+        events.push("[DONE]".to_owned());
+        Reply::Sse {
+            events,
+            delay: Duration::ZERO,
+        }
+    }
+
     /// An OpenAI-style error body with `status`.
     pub fn error(status: u16, message: &str) -> Self {
-        Reply::Json(status, json!({"error": {"message": message, "type": "server_error", "param": null, "code": null}}))
+        Reply::Json(
+            status,
+            json!({"error": {"message": message, "type": "server_error", "param": null, "code": null}}),
+        )
     }
 }
 
@@ -124,8 +168,12 @@ pub struct FakeServer {
 impl FakeServer {
     /// Starts a server whose answers come from `handler(request, index)`, where `index` counts the
     /// requests received so far (0 for the first).
-    pub async fn start(handler: impl Fn(&Recorded, usize) -> Reply + Send + Sync + 'static) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    pub async fn start(
+        handler: impl Fn(&Recorded, usize) -> Reply + Send + Sync + 'static,
+    ) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
         let requests = Arc::new(Mutex::new(Vec::new()));
         let handler: Arc<Handler> = Arc::new(handler);
@@ -139,12 +187,23 @@ impl FakeServer {
                 });
             }
         });
-        Self { addr, requests, task }
+        Self {
+            addr,
+            requests,
+            task,
+        }
     }
 
     /// Starts a server that answers requests with `replies` in order, repeating the last one.
     pub async fn scripted(replies: Vec<Reply>) -> Self {
-        Self::start(move |_, i| replies.get(i).or(replies.last()).cloned().unwrap_or(Reply::Hang)).await
+        Self::start(move |_, i| {
+            replies
+                .get(i)
+                .or(replies.last())
+                .cloned()
+                .unwrap_or(Reply::Hang)
+        })
+        .await
     }
 
     /// `http://127.0.0.1:PORT/v1`.
@@ -169,7 +228,11 @@ impl Drop for FakeServer {
     }
 }
 
-async fn serve(mut socket: TcpStream, handler: Arc<Handler>, recorded: Arc<Mutex<Vec<Recorded>>>) -> std::io::Result<()> {
+async fn serve(
+    mut socket: TcpStream,
+    handler: Arc<Handler>,
+    recorded: Arc<Mutex<Vec<Recorded>>>,
+) -> std::io::Result<()> {
     let mut buf = Vec::new();
     let mut tmp = [0u8; 8192];
     let header_end = loop {
@@ -191,7 +254,11 @@ async fn serve(mut socket: TcpStream, handler: Arc<Handler>, recorded: Arc<Mutex
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
-    let len: usize = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
     while buf.len() < header_end + len {
         let n = socket.read(&mut tmp).await?;
         if n == 0 {
@@ -200,9 +267,16 @@ async fn serve(mut socket: TcpStream, handler: Arc<Handler>, recorded: Arc<Mutex
         buf.extend_from_slice(&tmp[..n]);
     }
     let body = serde_json::from_slice(&buf[header_end..]).unwrap_or(Value::Null);
-    let request = Recorded { method, path, headers, body };
+    let request = Recorded {
+        method,
+        path,
+        headers,
+        body,
+    };
     let index = {
-        let mut r = recorded.lock().map_err(|_| std::io::Error::other("poisoned"))?;
+        let mut r = recorded
+            .lock()
+            .map_err(|_| std::io::Error::other("poisoned"))?;
         r.push(request.clone());
         r.len() - 1
     };
@@ -222,12 +296,33 @@ async fn serve(mut socket: TcpStream, handler: Arc<Handler>, recorded: Arc<Mutex
                 .await?;
             for e in events {
                 tokio::time::sleep(delay).await;
-                socket.write_all(format!("data: {e}\n\n").as_bytes()).await?;
+                socket
+                    .write_all(format!("data: {e}\n\n").as_bytes())
+                    .await?;
                 socket.flush().await?;
             }
         }
         Reply::Hang => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+        Reply::Bytes {
+            status,
+            headers,
+            body,
+            cut_after,
+        } => {
+            let mut head = format!(
+                "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n",
+                body.len()
+            );
+            for (k, v) in headers {
+                head.push_str(&format!("{k}: {v}\r\n"));
+            }
+            head.push_str("\r\n");
+            socket.write_all(head.as_bytes()).await?;
+            let end = cut_after.unwrap_or(body.len()).min(body.len());
+            socket.write_all(&body[..end]).await?;
+            socket.flush().await?;
         }
         Reply::Raw(bytes) => {
             socket.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n").await?;

@@ -75,7 +75,7 @@ impl ToolRegistryBuilder {
     pub fn build(self) -> ToolRegistry {
         let mut limiters = HashMap::new();
         for t in self.tools.list() {
-            let Some(rl) = t.manifest().and_then(|m| m.config.rate_limit.as_ref()) else {
+            let Some(rl) = t.rate_limit() else {
                 continue;
             };
             let Some(rate) = NonZeroU32::new(rl.requests_per_minute) else {
@@ -226,7 +226,7 @@ impl ToolRegistry {
                     return fail(msg);
                 }
             };
-        let needs_approval = entry.manifest().is_some_and(|m| m.config.needs_approval());
+        let needs_approval = entry.needs_approval();
         if needs_approval && !self.approved(entry, call, &redacted).await {
             return fail(format!(
                 "the user did not approve running `{}`; do not retry it, answer without it",

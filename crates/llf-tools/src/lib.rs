@@ -13,10 +13,12 @@
 //!   ([`audit`]). A failure at any step is a failed `ToolOutcome` the model can read.
 //! - [`execute_batch`]: several calls of one model turn in parallel, results in call order.
 //! - [`scaffold`]: writes a new working tool with a README and a test.
+//! - `mcp` (feature `mcp`, on by default): tools of Model Context Protocol servers over stdio.
+//! - `memory` (feature `memory`, on by default): `memory_store` / `memory_search` over llf-memory.
 //!
 //! # Example
 //!
-//! ```no_run
+//! ```
 //! use llf_core::tool::{ToolExecutor, ToolInvocation};
 //! use llf_tools::{BUILTIN_TOOLS_DIR, ToolRegistry, ToolSet};
 //! # #[tokio::main(flavor = "current_thread")]
@@ -43,6 +45,10 @@ pub mod audit;
 mod error;
 mod executor;
 pub mod manifest;
+#[cfg(feature = "mcp")]
+pub mod mcp;
+#[cfg(feature = "memory")]
+pub mod memory;
 pub mod redact;
 mod registry;
 pub mod sandbox;

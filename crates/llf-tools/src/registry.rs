@@ -26,6 +26,14 @@ pub trait NativeTool: Send + Sync {
     fn spec(&self) -> ToolSpec;
     /// Runs the tool on validated arguments; `Err` is a message for the model.
     async fn call(&self, arguments: Value) -> std::result::Result<Value, String>;
+    /// Ask the user before each call.
+    fn requires_approval(&self) -> bool {
+        false
+    }
+    /// A token bucket for this tool.
+    fn rate_limit(&self) -> Option<crate::manifest::RateLimitConfig> {
+        None
+    }
 }
 
 /// Where a tool comes from.
@@ -74,6 +82,22 @@ pub struct ToolEntry {
 }
 
 impl ToolEntry {
+    /// Whether each call needs the user's approval.
+    pub fn needs_approval(&self) -> bool {
+        match &self.kind {
+            ToolKind::External(m) => m.config.needs_approval(),
+            ToolKind::Native(t) => t.requires_approval(),
+        }
+    }
+
+    /// The tool's rate limit, if any.
+    pub fn rate_limit(&self) -> Option<crate::manifest::RateLimitConfig> {
+        match &self.kind {
+            ToolKind::External(m) => m.config.rate_limit.clone(),
+            ToolKind::Native(t) => t.rate_limit(),
+        }
+    }
+
     /// The manifest of an external tool.
     pub fn manifest(&self) -> Option<&ToolManifest> {
         match &self.kind {

@@ -20,6 +20,8 @@ pub enum ToolLang {
     Python,
     /// An executable `run` shell script.
     Bash,
+    /// A Cargo project (std only) built to `target/release/<name>` by [`build_rust_tool`].
+    Rust,
 }
 
 /// One parameter of a generated tool.
@@ -150,7 +152,7 @@ pub fn create_tool(tools_dir: &Path, t: &ToolTemplate) -> Result<PathBuf> {
             required.push(Value::from(p.name.clone()));
         }
     }
-    let config = json!({
+    let mut config = json!({
         "name": t.name,
         "type": "llm_invokable",
         "description": t.description,
@@ -176,7 +178,7 @@ pub fn create_tool(tools_dir: &Path, t: &ToolTemplate) -> Result<PathBuf> {
         .collect();
     let key = match t.lang {
         ToolLang::Python => "echo",
-        ToolLang::Bash => "received",
+        ToolLang::Bash | ToolLang::Rust => "received",
     };
     let tests = ToolTests {
         cases: vec![TestCase {
@@ -186,6 +188,9 @@ pub fn create_tool(tools_dir: &Path, t: &ToolTemplate) -> Result<PathBuf> {
             expect_result: Some(json!({ key: Value::Object(args) })),
         }],
     };
+    if t.lang == ToolLang::Rust {
+        config["executable"] = Value::from(format!("target/release/{}", t.name));
+    }
     write(&dir.join("config.json"), &pretty(&config)?, 0o644)?;
     write(
         &dir.join("tool_definition.json"),
@@ -200,6 +205,10 @@ pub fn create_tool(tools_dir: &Path, t: &ToolTemplate) -> Result<PathBuf> {
     let (file, body, mode) = match t.lang {
         ToolLang::Python => ("execute.py", python_source(t), 0o644),
         ToolLang::Bash => ("run", bash_source(t), 0o755),
+        ToolLang::Rust => {
+            write(&dir.join("Cargo.toml"), &cargo_toml(t), 0o644)?;
+            ("src/main.rs", rust_source(t), 0o644)
+        }
     };
     write(&dir.join(file), &body, mode)?;
     write(&dir.join("README.md"), &readme(t, file), 0o644)?;
@@ -252,6 +261,69 @@ printf '{{"success": true, "result": {{"received": %s}}}}\n' "$input"
         name = t.name,
         description = t.description
     )
+}
+
+fn cargo_toml(t: &ToolTemplate) -> String {
+    format!(
+        "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n\n\
+         # A tool of its own, not a member of any surrounding workspace.\n[workspace]\n\n\
+         [dependencies]\n",
+        name = t.name
+    )
+}
+
+fn rust_source(t: &ToolTemplate) -> String {
+    format!(
+        r#"//! {name}: {description}
+//!
+//! LLF writes the arguments as one JSON object on stdin and reads one JSON object from stdout:
+//! {{"success": true, "result": ...}} or {{"success": false, "error": "..."}}. Messages for the
+//! log go to stderr. Rebuild after editing: cargo build --release
+
+use std::io::Read;
+
+fn main() {{
+    let mut input = String::new();
+    if let Err(e) = std::io::stdin().read_to_string(&mut input) {{
+        println!("{{{{\"success\": false, \"error\": \"cannot read arguments: {{e}}\"}}}}");
+        return;
+    }}
+    eprintln!("{name} called");
+    // Replace this with the tool's work (add serde_json to Cargo.toml to parse the arguments).
+    println!("{{{{\"success\": true, \"result\": {{{{\"received\": {{}}}}}}}}}}", input.trim());
+}}
+"#,
+        name = t.name,
+        description = t.description
+    )
+}
+
+/// Builds a generated Rust tool (`cargo build --release --offline` into the tool's own
+/// `target/`); returns cargo's error output on failure.
+pub async fn build_rust_tool(dir: &Path) -> Result<()> {
+    let out = tokio::process::Command::new("cargo")
+        .args([
+            "build",
+            "--release",
+            "--offline",
+            "--quiet",
+            "--manifest-path",
+        ])
+        .arg(dir.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(dir.join("target"))
+        .output()
+        .await
+        .map_err(|e| ToolError::io("running cargo for", dir, e))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(ToolError::Refused(format!(
+            "building the tool failed (fix it and run `cargo build --release` in {}): {}",
+            dir.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )))
+    }
 }
 
 fn readme(t: &ToolTemplate, program: &str) -> String {

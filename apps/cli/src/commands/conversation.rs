@@ -41,6 +41,18 @@ pub(crate) enum ConversationCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Continue a saved conversation with one more message: the answer is streamed and saved.
+    ///
+    /// The model sees the active branch (see `branch`/`navigate` to pick another one).
+    Resume {
+        /// Conversation id (any unique prefix).
+        id: String,
+        /// The message to send.
+        #[arg(required = true)]
+        message: Vec<String>,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
     /// Give a conversation a new title.
     Rename {
         /// Conversation id (any unique prefix).
@@ -110,6 +122,27 @@ pub(crate) enum ConversationCmd {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Which model endpoint answers.
+#[derive(Debug, Args)]
+pub(crate) struct TargetArgs {
+    /// Talk to this local server instead of the default.
+    #[arg(long, value_name = "NAME")]
+    server: Option<String>,
+    /// Talk to the remote endpoint (llm_endpoint.api_base_url).
+    #[arg(long, conflicts_with = "server")]
+    remote: bool,
+}
+
+impl TargetArgs {
+    pub(crate) fn target(&self) -> llf_runtime::Target {
+        match (&self.server, self.remote) {
+            (Some(n), _) => llf_runtime::Target::Server(n.clone()),
+            (None, true) => llf_runtime::Target::Remote,
+            (None, false) => llf_runtime::Target::Default,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -187,13 +220,20 @@ pub(crate) async fn open(ctx: &Context) -> anyhow::Result<History> {
 pub(crate) async fn run(ctx: &Context, cmd: ConversationCmd) -> anyhow::Result<()> {
     let history = open(ctx).await?;
     match cmd {
-        ConversationCmd::List { deleted, limit, json } => {
+        ConversationCmd::List {
+            deleted,
+            limit,
+            json,
+        } => {
             let list = history.list(&ListFilter { deleted, limit }).await?;
             if json {
                 return output::json(&serde_json::to_value(&list)?);
             }
             if list.is_empty() {
-                eprintln!("no conversations{}", if deleted { " in the trash" } else { " yet" });
+                eprintln!(
+                    "no conversations{}",
+                    if deleted { " in the trash" } else { " yet" }
+                );
                 return Ok(());
             }
             output::line(format!(
@@ -213,7 +253,12 @@ pub(crate) async fn run(ctx: &Context, cmd: ConversationCmd) -> anyhow::Result<(
                 ))?;
             }
         }
-        ConversationCmd::Show { id, tree, branch, json } => {
+        ConversationCmd::Show {
+            id,
+            tree,
+            branch,
+            json,
+        } => {
             let conv = history.conversation(&id).await?;
             let messages = if tree {
                 history.tree(&conv.id).await?.messages
@@ -223,25 +268,49 @@ pub(crate) async fn run(ctx: &Context, cmd: ConversationCmd) -> anyhow::Result<(
                 history.current_path(&conv.id).await?
             };
             if json {
-                return output::json(&serde_json::json!({ "conversation": conv, "messages": messages }));
+                return output::json(
+                    &serde_json::json!({ "conversation": conv, "messages": messages }),
+                );
             }
             output::line(format!("{}  ({})", conv.title, conv.id))?;
             let depth = depths(&messages);
             for m in &messages {
-                let indent = if tree { "  ".repeat(depth(m)) } else { String::new() };
-                let here = if conv.current_leaf == Some(m.id) { " ← current" } else { "" };
+                let indent = if tree {
+                    "  ".repeat(depth(m))
+                } else {
+                    String::new()
+                };
+                let here = if conv.current_leaf == Some(m.id) {
+                    " ← current"
+                } else {
+                    ""
+                };
                 output::line(format!("{indent}#{} {}{}{here}", m.id, label(m), status(m)))?;
                 if !tree || m.message.content.chars().count() <= 200 {
                     for l in m.message.content.lines() {
                         output::line(format!("{indent}  {l}"))?;
                     }
                 } else {
-                    output::line(format!("{indent}  {}", truncate(&m.message.content.replace('\n', " "), 200)))?;
+                    output::line(format!(
+                        "{indent}  {}",
+                        truncate(&m.message.content.replace('\n', " "), 200)
+                    ))?;
                 }
                 for call in &m.message.tool_calls {
-                    output::line(format!("{indent}  → {}({}) [{}]", call.name, call.arguments, call.id))?;
+                    output::line(format!(
+                        "{indent}  → {}({}) [{}]",
+                        call.name, call.arguments, call.id
+                    ))?;
                 }
             }
+        }
+        ConversationCmd::Resume {
+            id,
+            message,
+            target,
+        } => {
+            super::history_chat::send(ctx, &history, &id, &message.join(" "), &target.target())
+                .await?;
         }
         ConversationCmd::Rename { id, title } => {
             let c = history.rename(&id, title).await?;
@@ -264,14 +333,30 @@ pub(crate) async fn run(ctx: &Context, cmd: ConversationCmd) -> anyhow::Result<(
             }
         }
         ConversationCmd::Search(args) => search(&history, args).await?,
-        ConversationCmd::Branch { id, from, message, json } => {
+        ConversationCmd::Branch {
+            id,
+            from,
+            message,
+            json,
+        } => {
             let conv = history.conversation(&id).await?;
             if let Some(from) = from {
                 let m = match message {
-                    Some(text) => history.append_under(&conv.id, Some(from), llf_core::chat::ChatMessage::user(text)).await?,
+                    Some(text) => {
+                        history
+                            .append_under(
+                                &conv.id,
+                                Some(from),
+                                llf_core::chat::ChatMessage::user(text),
+                            )
+                            .await?
+                    }
                     None => history.checkout(&conv.id, from).await?,
                 };
-                eprintln!("conversation {} now continues from message #{}", conv.id, m.id);
+                eprintln!(
+                    "conversation {} now continues from message #{}",
+                    conv.id, m.id
+                );
                 if json {
                     output::json(&serde_json::to_value(&m)?)?;
                 }
@@ -281,7 +366,10 @@ pub(crate) async fn run(ctx: &Context, cmd: ConversationCmd) -> anyhow::Result<(
             if json {
                 return output::json(&serde_json::to_value(&branches)?);
             }
-            output::line(format!("{:<3}{:>7}  {:>6}  {:<10}  {}", "", "LEAF", "LENGTH", "ROLE", "LAST MESSAGE"))?;
+            output::line(format!(
+                "{:<3}{:>7}  {:>6}  {:<10}  {}",
+                "", "LEAF", "LENGTH", "ROLE", "LAST MESSAGE"
+            ))?;
             for b in &branches {
                 output::line(format!(
                     "{:<3}{:>7}  {:>6}  {:<10}  {}",
@@ -297,16 +385,30 @@ pub(crate) async fn run(ctx: &Context, cmd: ConversationCmd) -> anyhow::Result<(
             let conv = history.conversation(&id).await?;
             let m = history.checkout(&conv.id, message).await?;
             let path = history.path(&conv.id, m.id).await?;
-            eprintln!("now at message #{} ({} messages from the start)", m.id, path.len());
+            eprintln!(
+                "now at message #{} ({} messages from the start)",
+                m.id,
+                path.len()
+            );
         }
-        ConversationCmd::CompareBranches { id, left, right, json } => {
+        ConversationCmd::CompareBranches {
+            id,
+            left,
+            right,
+            json,
+        } => {
             let cmp = history.compare(&id, left, right).await?;
             if json {
                 return output::json(&serde_json::to_value(&cmp)?);
             }
             output::line(format!("shared: {} message(s)", cmp.common.len()))?;
             if let Some(last) = cmp.common.last() {
-                output::line(format!("  last shared #{} {}: {}", last.id, label(last), truncate(&last.message.content.replace('\n', " "), 70)))?;
+                output::line(format!(
+                    "  last shared #{} {}: {}",
+                    last.id,
+                    label(last),
+                    truncate(&last.message.content.replace('\n', " "), 70)
+                ))?;
             }
             side_by_side(&cmp.left, &cmp.right, left, right)?;
         }
@@ -319,7 +421,11 @@ pub(crate) async fn run(ctx: &Context, cmd: ConversationCmd) -> anyhow::Result<(
             for c in &imported {
                 output::line(format!("{}  {}", c.id, c.title))?;
             }
-            eprintln!("imported {} conversation(s) from {}", imported.len(), file.display());
+            eprintln!(
+                "imported {} conversation(s) from {}",
+                imported.len(),
+                file.display()
+            );
         }
     }
     Ok(())
@@ -394,7 +500,11 @@ async fn export(history: &History, args: ExportArgs) -> anyhow::Result<()> {
     match args.output {
         Some(path) => {
             llf_export::write_file(&path, &bytes)?;
-            eprintln!("wrote {} ({})", path.display(), output::bytes(bytes.len() as u64));
+            eprintln!(
+                "wrote {} ({})",
+                path.display(),
+                output::bytes(bytes.len() as u64)
+            );
         }
         None if format == Format::Pdf => {
             anyhow::bail!("a PDF is binary: pass --output FILE.pdf")
@@ -407,7 +517,12 @@ async fn export(history: &History, args: ExportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn side_by_side(left: &[StoredMessage], right: &[StoredMessage], l: MessageId, r: MessageId) -> anyhow::Result<()> {
+fn side_by_side(
+    left: &[StoredMessage],
+    right: &[StoredMessage],
+    l: MessageId,
+    r: MessageId,
+) -> anyhow::Result<()> {
     const W: usize = 46;
     let column = |msgs: &[StoredMessage]| -> Vec<String> {
         let mut lines = Vec::new();
@@ -427,7 +542,8 @@ fn side_by_side(left: &[StoredMessage], right: &[StoredMessage], l: MessageId, r
         lines
     };
     let (a, b) = (column(left), column(right));
-    output::line(format!("{:<W$} │ {}", format!("branch to #{l}"), format!("branch to #{r}")))?;
+    let (head_l, head_r) = (format!("branch to #{l}"), format!("branch to #{r}"));
+    output::line(format!("{head_l:<W$} │ {head_r}"))?;
     output::line(format!("{}─┼─{}", "─".repeat(W), "─".repeat(W)))?;
     for i in 0..a.len().max(b.len()) {
         let x = a.get(i).map_or("", String::as_str);
@@ -441,7 +557,10 @@ fn side_by_side(left: &[StoredMessage], right: &[StoredMessage], l: MessageId, r
 fn depths(messages: &[StoredMessage]) -> impl Fn(&StoredMessage) -> usize {
     let mut map = std::collections::HashMap::new();
     for m in messages {
-        let d = m.parent_id.and_then(|p| map.get(&p).map(|d| d + 1)).unwrap_or(0);
+        let d = m
+            .parent_id
+            .and_then(|p| map.get(&p).map(|d| d + 1))
+            .unwrap_or(0);
         map.insert(m.id, d);
     }
     move |m: &StoredMessage| map.get(&m.id).copied().unwrap_or(0)
@@ -479,7 +598,9 @@ pub(crate) fn parse_date(s: &str) -> anyhow::Result<DateTime<Utc>> {
         return Ok(t.with_timezone(&Utc));
     }
     let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
-        anyhow::anyhow!("invalid date `{s}`; use YYYY-MM-DD or an RFC 3339 time like 2025-01-31T12:00:00Z")
+        anyhow::anyhow!(
+            "invalid date `{s}`; use YYYY-MM-DD or an RFC 3339 time like 2025-01-31T12:00:00Z"
+        )
     })?;
     Ok(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
 }

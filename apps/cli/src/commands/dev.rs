@@ -14,6 +14,8 @@ pub(crate) enum Lang {
     Python,
     /// An executable shell script.
     Bash,
+    /// A std-only Cargo project, built with `cargo build --release --offline`.
+    Rust,
 }
 
 /// `llf dev …`
@@ -61,7 +63,10 @@ pub(crate) async fn run(ctx: &Context, cmd: DevCmd) -> anyhow::Result<()> {
                 .map(|p| ParamSpec::parse(p))
                 .collect::<Result<_, _>>()?;
             let (description, category) = if interactive {
-                let d = ask("Description", description.unwrap_or_else(|| format!("Tool {name}")))?;
+                let d = ask(
+                    "Description",
+                    description.unwrap_or_else(|| format!("Tool {name}")),
+                )?;
                 let c = ask("Category", category.unwrap_or_else(|| "utility".into()))?;
                 if params.is_empty() {
                     loop {
@@ -93,12 +98,17 @@ pub(crate) async fn run(ctx: &Context, cmd: DevCmd) -> anyhow::Result<()> {
                 lang: match lang {
                     Lang::Python => ToolLang::Python,
                     Lang::Bash => ToolLang::Bash,
+                    Lang::Rust => ToolLang::Rust,
                 },
                 description,
                 category,
                 params,
             };
             let dir = create_tool(crate::commands::tool::tools_dir(ctx)?, &template)?;
+            if template.lang == ToolLang::Rust {
+                eprintln!("building {name} with cargo…");
+                llf_tools::scaffold::build_rust_tool(&dir).await?;
+            }
             eprintln!("created {}", dir.display());
             eprintln!("next: llf tool test {name} && llf tool enable {name}");
             Ok(())

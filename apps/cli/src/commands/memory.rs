@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
 use llf_memory::{
     MatchMode, MemoryStore, MemoryUpdate, Metadata, NewMemory, SearchHit, SearchQuery, TagMode,
 };
@@ -64,8 +65,9 @@ pub(crate) enum MemoryCmd {
     },
     /// Find memories by words, tags, importance and date; without QUERY, the newest first.
     ///
-    /// Words are matched whole, or as prefixes when followed by `*` (`deplo*`); quotes, operators
-    /// and symbols are ignored, so any text is safe to pass.
+    /// Words also match their other forms (`run` finds `runs`), and prefixes when followed by `*`
+    /// (`deplo*`). Common words (`the`, `and`), quotes, operators and symbols are ignored, so any
+    /// text is safe to pass.
     Search(SearchArgs),
     /// Show one memory in full.
     Show {
@@ -297,8 +299,19 @@ pub(crate) async fn run(ctx: &Context, cmd: MemoryCmd) -> anyhow::Result<()> {
         MemoryCmd::Search(a) => {
             let name = ensure(&store_name(a.store)).await?;
             let mut q = SearchQuery::new()
-                .match_mode(if a.any { MatchMode::Any } else { MatchMode::All })
-                .tags(a.tags, if a.all_tags { TagMode::All } else { TagMode::Any })
+                .match_mode(if a.any {
+                    MatchMode::Any
+                } else {
+                    MatchMode::All
+                })
+                .tags(
+                    a.tags,
+                    if a.all_tags {
+                        TagMode::All
+                    } else {
+                        TagMode::Any
+                    },
+                )
                 .min_importance(a.min_importance)
                 .limit(a.limit)
                 .offset(a.offset);
@@ -353,7 +366,9 @@ pub(crate) async fn run(ctx: &Context, cmd: MemoryCmd) -> anyhow::Result<()> {
                 metadata: None,
             };
             if update == MemoryUpdate::default() {
-                anyhow::bail!("nothing to change; pass --content, --tag, --clear-tags or --importance");
+                anyhow::bail!(
+                    "nothing to change; pass --content, --tag, --clear-tags or --importance"
+                );
             }
             let m = mem.update(&id, update).await?;
             if json {
@@ -413,14 +428,26 @@ pub(crate) async fn run(ctx: &Context, cmd: MemoryCmd) -> anyhow::Result<()> {
             let name = ensure(&store_name(store)).await?;
             let f = std::fs::File::open(&file)
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-            let report = mem.import(&name, BufReader::new(f)).await?;
+            let bar = spinner("importing");
+            let report = mem
+                .import_with_progress(&name, BufReader::new(f), |r| bar.set_message(counts(r)))
+                .await;
+            bar.finish_and_clear();
+            let report = report?;
             if json {
                 return output::json(&serde_json::to_value(&report)?);
             }
             print_import(&report, None)?;
         }
         MemoryCmd::Migrate { from, json } => {
-            let report = mem.migrate_python(&from).await?;
+            let bar = spinner("migrating");
+            let report = mem
+                .migrate_python_with_progress(&from, |r| {
+                    bar.set_message(format!("{}: {}", r.store, counts(r)))
+                })
+                .await;
+            bar.finish_and_clear();
+            let report = report?;
             if json {
                 return output::json(&serde_json::to_value(&report)?);
             }
@@ -439,6 +466,27 @@ pub(crate) async fn run(ctx: &Context, cmd: MemoryCmd) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A spinner on stderr (silent when stderr is not a terminal) for imports.
+fn spinner(what: &str) -> ProgressBar {
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.set_message(what.to_owned());
+    bar.enable_steady_tick(Duration::from_millis(100));
+    bar
+}
+
+fn counts(r: &llf_memory::ImportReport) -> String {
+    format!(
+        "{} read, {} imported, {} skipped",
+        r.read,
+        r.imported,
+        r.skipped.len()
+    )
+}
+
 fn print_hits(hits: &[SearchHit]) -> anyhow::Result<()> {
     if hits.is_empty() {
         eprintln!("no memories found");
@@ -449,7 +497,10 @@ fn print_hits(hits: &[SearchHit]) -> anyhow::Result<()> {
         "ID", "SCORE", "IMP", "TAGS", "TEXT"
     ))?;
     for h in hits {
-        let text = h.snippet.clone().unwrap_or_else(|| h.memory.content.clone());
+        let text = h
+            .snippet
+            .clone()
+            .unwrap_or_else(|| h.memory.content.clone());
         output::line(format!(
             "{:<26}  {:>5.3}  {:>4.2}  {:<16}  {}",
             h.memory.id,
@@ -462,7 +513,10 @@ fn print_hits(hits: &[SearchHit]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_import(r: &llf_memory::ImportReport, source: Option<&std::path::Path>) -> anyhow::Result<()> {
+fn print_import(
+    r: &llf_memory::ImportReport,
+    source: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
     let from = source
         .map(|p| format!(" from {}", p.display()))
         .unwrap_or_default();

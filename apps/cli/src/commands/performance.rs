@@ -47,14 +47,25 @@ pub(crate) async fn run(ctx: &Context, cmd: PerformanceCmd) -> anyhow::Result<()
             }
             let mut per_model: std::collections::BTreeMap<&str, Vec<_>> = Default::default();
             for r in &records {
-                per_model.entry(r.model.as_str()).or_default().push(r.clone());
+                per_model
+                    .entry(r.model.as_str())
+                    .or_default()
+                    .push(r.clone());
             }
-            output::line(format!("{:<36} {:>8} {:>10} {:>10} {:>10} {:>9}", "MODEL", "REQUESTS", "TTFT p50", "TTFT p95", "TOTAL avg", "TOK/S"))?;
+            output::line(format!(
+                "{:<36} {:>8} {:>10} {:>10} {:>10} {:>9}",
+                "MODEL", "REQUESTS", "TTFT p50", "TTFT p95", "TOTAL avg", "TOK/S"
+            ))?;
             for (model, rs) in &per_model {
                 let s = ProfileStats::from_records(rs);
                 output::line(format!(
                     "{:<36} {:>8} {:>8.0}ms {:>8.0}ms {:>8.0}ms {:>9.1}",
-                    model, s.requests, s.p50_ttft_ms, s.p95_ttft_ms, s.mean_total_ms, s.mean_tokens_per_second
+                    model,
+                    s.requests,
+                    s.p50_ttft_ms,
+                    s.p95_ttft_ms,
+                    s.mean_total_ms,
+                    s.mean_tokens_per_second
                 ))?;
             }
             output::line(format!(
@@ -62,7 +73,10 @@ pub(crate) async fn run(ctx: &Context, cmd: PerformanceCmd) -> anyhow::Result<()
                 stats.requests, stats.failures, stats.prompt_tokens, stats.completion_tokens
             ))?;
         }
-        PerformanceCmd::Export { output: path, last_n } => {
+        PerformanceCmd::Export {
+            output: path,
+            last_n,
+        } => {
             let n = log.export(&path, last_n)?;
             eprintln!("wrote {n} records to {}", path.display());
         }

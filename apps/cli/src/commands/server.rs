@@ -69,14 +69,20 @@ pub(crate) fn runtime(ctx: &Context) -> anyhow::Result<Runtime> {
 }
 
 /// Starts `name` (or the default server) with a spinner when on a terminal.
-pub(crate) async fn start_with_spinner(rt: &Runtime, name: Option<&str>) -> anyhow::Result<llf_runtime::server::ServerState> {
+pub(crate) async fn start_with_spinner(
+    rt: &Runtime,
+    name: Option<&str>,
+) -> anyhow::Result<llf_runtime::server::ServerState> {
     let server = rt.servers().server(name)?.name.clone();
     if let ServerStatus::Running(s) = rt.servers().status(&server).await? {
         return Ok(s);
     }
     if std::io::stderr().is_terminal() {
         let spinner = StartSpinner::new(&server);
-        let result = rt.servers().start(Some(&server), |p| spinner.phase(p)).await;
+        let result = rt
+            .servers()
+            .start(Some(&server), |p| spinner.phase(p))
+            .await;
         spinner.finish();
         Ok(result?)
     } else {
@@ -89,11 +95,21 @@ pub(crate) async fn run(ctx: &Context, cmd: ServerCmd) -> anyhow::Result<()> {
     match cmd {
         ServerCmd::Start { name } => {
             let st = start_with_spinner(&rt, name.as_deref()).await?;
-            eprintln!("server `{}` ready at {}/v1 (pid {}, log {})", st.name, st.root_url(), st.pid, st.log_file.display());
+            eprintln!(
+                "server `{}` ready at {}/v1 (pid {}, log {})",
+                st.name,
+                st.root_url(),
+                st.pid,
+                st.log_file.display()
+            );
         }
         ServerCmd::Stop { name, all } => {
             let names: Vec<String> = if all {
-                rt.servers().servers().iter().map(|s| s.name.clone()).collect()
+                rt.servers()
+                    .servers()
+                    .iter()
+                    .map(|s| s.name.clone())
+                    .collect()
             } else {
                 vec![rt.servers().server(name.as_deref())?.name.clone()]
             };
@@ -125,26 +141,55 @@ pub(crate) async fn run(ctx: &Context, cmd: ServerCmd) -> anyhow::Result<()> {
                     .collect();
                 return output::json(&serde_json::Value::Array(v));
             }
-            output::line(format!("{:<2}{:<16} {:<22} {:<9} MODEL", "", "NAME", "ADDRESS", "STATE"))?;
+            output::line(format!(
+                "{:<2}{:<16} {:<22} {:<9} MODEL",
+                "", "NAME", "ADDRESS", "STATE"
+            ))?;
             for (s, st) in list {
-                let mark = if Some(&s.name) == default.as_ref() { "*" } else { "" };
-                let state = if matches!(st, ServerStatus::Running(_)) { "running" } else { "stopped" };
-                let model = s.model_file().map(|m| m.display().to_string()).unwrap_or_else(|| "(none)".into());
-                output::line(format!("{mark:<2}{:<16} {:<22} {state:<9} {model}", s.name, format!("{}:{}", s.host, s.port)))?;
+                let mark = if Some(&s.name) == default.as_ref() {
+                    "*"
+                } else {
+                    ""
+                };
+                let state = if matches!(st, ServerStatus::Running(_)) {
+                    "running"
+                } else {
+                    "stopped"
+                };
+                let model = s
+                    .model_file()
+                    .map(|m| m.display().to_string())
+                    .unwrap_or_else(|| "(none)".into());
+                output::line(format!(
+                    "{mark:<2}{:<16} {:<22} {state:<9} {model}",
+                    s.name,
+                    format!("{}:{}", s.host, s.port)
+                ))?;
             }
         }
         ServerCmd::Switch { name } => {
             rt.servers().server(Some(&name))?;
             let mut file = ctx.config()?.clone();
-            file.set("llm_endpoint.default_local_server", &serde_json::to_string(&name)?)?;
+            file.set(
+                "llm_endpoint.default_local_server",
+                &serde_json::to_string(&name)?,
+            )?;
             file.save()?;
             eprintln!("default server is now `{name}`");
         }
-        ServerCmd::Logs { name, lines, follow } => {
+        ServerCmd::Logs {
+            name,
+            lines,
+            follow,
+        } => {
             let n = rt.servers().server(name.as_deref())?.name.clone();
             let path = rt.servers().log_file(&n);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| anyhow::anyhow!("cannot read {}: {e} (has `{n}` ever been started?)", path.display()))?;
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot read {}: {e} (has `{n}` ever been started?)",
+                    path.display()
+                )
+            })?;
             let all: Vec<&str> = text.lines().collect();
             for l in &all[all.len().saturating_sub(lines)..] {
                 output::line(l)?;
@@ -160,7 +205,12 @@ pub(crate) async fn run(ctx: &Context, cmd: ServerCmd) -> anyhow::Result<()> {
 async fn status(rt: &Runtime, name: Option<&str>, json: bool) -> anyhow::Result<()> {
     let servers: Vec<String> = match name {
         Some(n) => vec![rt.servers().server(Some(n))?.name.clone()],
-        None => rt.servers().servers().iter().map(|s| s.name.clone()).collect(),
+        None => rt
+            .servers()
+            .servers()
+            .iter()
+            .map(|s| s.name.clone())
+            .collect(),
     };
     let recent = ProfileStats::from_records(&rt.profile_log().read(Some(100))?);
     let mut out = Vec::new();
@@ -189,9 +239,16 @@ async fn status(rt: &Runtime, name: Option<&str>, json: bool) -> anyhow::Result<
                 let s = &e["status"];
                 output::line(format!(
                     "{name}: running (pid {}, {}:{}, up {}s, context {} tokens)",
-                    s["pid"], s["host"].as_str().unwrap_or_default(), s["port"], e["uptime_secs"], e["context_size"]
+                    s["pid"],
+                    s["host"].as_str().unwrap_or_default(),
+                    s["port"],
+                    e["uptime_secs"],
+                    e["context_size"]
                 ))?;
-                output::line(format!("  model: {}", s["model"].as_str().unwrap_or_default()))?;
+                output::line(format!(
+                    "  model: {}",
+                    s["model"].as_str().unwrap_or_default()
+                ))?;
                 let q = &e["queue"];
                 output::line(format!(
                     "  queue limits: {} concurrent, {} waiting max, {} requests/s",

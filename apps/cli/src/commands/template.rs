@@ -32,10 +32,10 @@ pub(crate) enum TemplateCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Fill in a template's variables and print the prompt.
+    /// Fill in a template's variables and print the prompt; with --execute, send it to the model.
     ///
     /// Example: llf template use translate_text --var source_lang=English --var target_lang=German
-    /// --var-file text=notes.txt
+    /// --var-file text=notes.txt --execute
     Use(UseArgs),
     /// Save a new template; {name} placeholders become its variables.
     Create {
@@ -115,7 +115,11 @@ impl TextArgs {
     fn read(self) -> anyhow::Result<Option<String>> {
         match (self.template, self.file) {
             (Some(t), _) => Ok(Some(t)),
-            (None, Some(f)) => Ok(Some(std::fs::read_to_string(&f).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", f.display()))?)),
+            (None, Some(f)) => {
+                Ok(Some(std::fs::read_to_string(&f).map_err(|e| {
+                    anyhow::anyhow!("cannot read {}: {e}", f.display())
+                })?))
+            }
             (None, None) => Ok(None),
         }
     }
@@ -131,6 +135,11 @@ pub(crate) struct UseArgs {
     /// A value read from a file: NAME=PATH (repeatable).
     #[arg(long = "var-file", value_name = "NAME=PATH")]
     var_files: Vec<String>,
+    /// Send the prompt to the model, stream the answer, and save both as a new conversation.
+    #[arg(long)]
+    execute: bool,
+    #[command(flatten)]
+    target: super::conversation::TargetArgs,
 }
 
 pub(crate) fn store(ctx: &Context) -> anyhow::Result<TemplateStore> {
@@ -140,12 +149,19 @@ pub(crate) fn store(ctx: &Context) -> anyhow::Result<TemplateStore> {
 pub(crate) async fn run(ctx: &Context, cmd: TemplateCmd) -> anyhow::Result<()> {
     let store = store(ctx)?;
     match cmd {
-        TemplateCmd::List { category, tag, json } => {
+        TemplateCmd::List {
+            category,
+            tag,
+            json,
+        } => {
             let list = store.list(&TemplateFilter { category, tag })?;
             if json {
                 return output::json(&serde_json::to_value(&list)?);
             }
-            output::line(format!("{:<20}  {:<12}  {:<8}  {:<30}  {}", "ID", "CATEGORY", "SOURCE", "VARIABLES", "DESCRIPTION"))?;
+            output::line(format!(
+                "{:<20}  {:<12}  {:<8}  {:<30}  {}",
+                "ID", "CATEGORY", "SOURCE", "VARIABLES", "DESCRIPTION"
+            ))?;
             for t in &list {
                 output::line(format!(
                     "{:<20}  {:<12}  {:<8}  {:<30}  {}",
@@ -170,16 +186,50 @@ pub(crate) async fn run(ctx: &Context, cmd: TemplateCmd) -> anyhow::Result<()> {
         TemplateCmd::Use(args) => {
             let values = values(&args)?;
             let text = store.render(&args.id, &values)?;
-            output::line(text)?;
+            if !args.execute {
+                output::line(text)?;
+                return Ok(());
+            }
+            let t = store.get(&args.id)?;
+            let history = super::conversation::open(ctx).await?;
+            let conv = history
+                .create_conversation(format!("{}: {}", t.name, first_line(&text)), None)
+                .await?;
+            super::history_chat::send(ctx, &history, &conv.id, &text, &args.target.target())
+                .await?;
         }
-        TemplateCmd::Create { name, text, description, category, tags } => {
+        TemplateCmd::Create {
+            name,
+            text,
+            description,
+            category,
+            tags,
+        } => {
             let Some(template) = text.read()? else {
                 anyhow::bail!("give the template text with --template TEXT or --file PATH");
             };
-            let t = store.create(NewTemplate { name, template, description, category, tags, author: None })?;
-            eprintln!("created template {} with variables: {}", t.id, list_or_none(&t.variables));
+            let t = store.create(NewTemplate {
+                name,
+                template,
+                description,
+                category,
+                tags,
+                author: None,
+            })?;
+            eprintln!(
+                "created template {} with variables: {}",
+                t.id,
+                list_or_none(&t.variables)
+            );
         }
-        TemplateCmd::Edit { id, text, name, description, category, tags } => {
+        TemplateCmd::Edit {
+            id,
+            text,
+            name,
+            description,
+            category,
+            tags,
+        } => {
             let edit = TemplateEdit {
                 template: text.read()?,
                 description,
@@ -188,7 +238,9 @@ pub(crate) async fn run(ctx: &Context, cmd: TemplateCmd) -> anyhow::Result<()> {
                 name,
             };
             if edit == TemplateEdit::default() {
-                anyhow::bail!("nothing to change: pass --template, --file, --name, --description, --category or --tag");
+                anyhow::bail!(
+                    "nothing to change: pass --template, --file, --name, --description, --category or --tag"
+                );
             }
             let t = store.edit(&id, edit)?;
             eprintln!("updated template {} (version {})", t.id, t.version);
@@ -196,7 +248,10 @@ pub(crate) async fn run(ctx: &Context, cmd: TemplateCmd) -> anyhow::Result<()> {
         TemplateCmd::Delete { id } => {
             let trash = super::trash::open(ctx).await?;
             let item = store.delete(&id, &trash).await?;
-            eprintln!("moved template {} to the trash; `llf trash restore {}` brings it back", item.name, item.id);
+            eprintln!(
+                "moved template {} to the trash; `llf trash restore {}` brings it back",
+                item.name, item.id
+            );
         }
         TemplateCmd::Export { ids, output: path } => {
             let n = store.export(&ids, &path)?;
@@ -221,7 +276,8 @@ pub(crate) async fn run(ctx: &Context, cmd: TemplateCmd) -> anyhow::Result<()> {
                     "{:<24}  {:>6}  {}",
                     u.id,
                     u.count,
-                    u.last_used.map_or("-".to_owned(), |t| t.format("%Y-%m-%d %H:%M").to_string())
+                    u.last_used
+                        .map_or("-".to_owned(), |t| t.format("%Y-%m-%d %H:%M").to_string())
                 ))?;
             }
         }
@@ -239,7 +295,11 @@ fn show(t: &PromptTemplate, uses: u64) -> anyhow::Result<()> {
         t.category,
         list_or_none(&t.tags),
         t.version,
-        if t.builtin { "built-in" } else { "user template" }
+        if t.builtin {
+            "built-in"
+        } else {
+            "user template"
+        }
     ))?;
     output::line(format!("variables: {}", list_or_none(&t.variables)))?;
     output::line("")?;
@@ -261,12 +321,30 @@ pub(crate) fn values(args: &UseArgs) -> anyhow::Result<BTreeMap<String, String>>
     }
     for v in &args.var_files {
         let (k, path) = split(v, "NAME=PATH")?;
-        let text = std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("cannot read {path}: {e}"))?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| anyhow::anyhow!("cannot read {path}: {e}"))?;
         out.insert(k, text.trim_end_matches('\n').to_owned());
     }
     Ok(out)
 }
 
+fn first_line(text: &str) -> String {
+    let line = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
+    let mut short: String = line.chars().take(48).collect();
+    if line.chars().count() > 48 {
+        short.push('…');
+    }
+    short
+}
+
 fn list_or_none(items: &[String]) -> String {
-    if items.is_empty() { "(none)".to_owned() } else { items.join(", ") }
+    if items.is_empty() {
+        "(none)".to_owned()
+    } else {
+        items.join(", ")
+    }
 }

@@ -95,7 +95,7 @@ impl ApprovalPrompt for TerminalPrompt {
         let answer = tokio::task::spawn_blocking(move || {
             dialoguer::Select::new()
                 .with_prompt(question)
-                .items(&["yes, once", "yes, for this session", "yes, always", "no"])
+                .items(["yes, once", "yes, for this session", "yes, always", "no"])
                 .default(0)
                 .interact()
         })
@@ -153,15 +153,43 @@ fn approvals_path(ctx: &Context) -> anyhow::Result<PathBuf> {
     Ok(ctx.config()?.paths().state.join("tool_approvals.json"))
 }
 
+/// The tool set plus the in-process tools: `memory_store` and `memory_search` (once a memory
+/// database exists; `llf memory …` creates it) and the tools of the configured MCP servers.
+pub(crate) async fn full_set(ctx: &Context) -> anyhow::Result<ToolSet> {
+    let mut set = load_set(ctx)?;
+    if let Some(store) = crate::commands::memory::open(ctx, false).await? {
+        let memory = llf_memory::MemoryContext::new(store, ctx.config()?.config().memory.clone());
+        for tool in llf_tools::memory::memory_tools(memory) {
+            set.register_native(tool);
+        }
+    }
+    // MCP servers declared in `tools.mcp_servers`: one that does not start is reported and
+    // skipped, so the other tools stay usable.
+    let file = ctx.config()?;
+    let home = file.paths().state.join("mcp-home");
+    for server in &file.config().tools.mcp_servers {
+        std::fs::create_dir_all(&home)?;
+        match llf_tools::mcp::McpServer::connect(server, &home).await {
+            Ok(mcp) => {
+                for tool in mcp.native_tools() {
+                    set.register_native(tool);
+                }
+            }
+            Err(e) => tracing::warn!(server = %server.name, "{e}"),
+        }
+    }
+    Ok(set)
+}
+
 /// A registry wired to the config: sandbox limits, allowed roots, audit log, approvals. The chat
 /// REPL can use this as its `ToolExecutor`.
-pub(crate) fn open_registry(
+pub(crate) async fn open_registry(
     ctx: &Context,
     prompt: Arc<dyn ApprovalPrompt>,
 ) -> anyhow::Result<ToolRegistry> {
     let file = ctx.config()?;
     let cfg = file.config();
-    Ok(ToolRegistry::builder(load_set(ctx)?)
+    Ok(ToolRegistry::builder(full_set(ctx).await?)
         .sandbox(cfg.tool_sandbox.clone())
         .work_root(file.paths().cache.join("tool-runs"))
         .allowed_roots(cfg.tools.allowed_roots.clone())
@@ -192,7 +220,7 @@ fn source_name(s: ToolSource) -> &'static str {
 
 pub(crate) async fn run(ctx: &Context, cmd: ToolCmd) -> anyhow::Result<()> {
     match cmd {
-        ToolCmd::List { json } => list(ctx, json),
+        ToolCmd::List { json } => list(ctx, json).await,
         ToolCmd::Info { name, json } => info(ctx, &name, json).await,
         ToolCmd::Import { dir } => {
             let mut set = load_set(ctx)?;
@@ -229,8 +257,8 @@ pub(crate) async fn run(ctx: &Context, cmd: ToolCmd) -> anyhow::Result<()> {
     }
 }
 
-fn list(ctx: &Context, as_json: bool) -> anyhow::Result<()> {
-    let set = load_set(ctx)?;
+async fn list(ctx: &Context, as_json: bool) -> anyhow::Result<()> {
+    let set = full_set(ctx).await?;
     let rows: Vec<Value> = set
         .list()
         .map(|t| {
@@ -262,7 +290,11 @@ fn list(ctx: &Context, as_json: bool) -> anyhow::Result<()> {
             r["name"].as_str().unwrap_or_default(),
             r["source"].as_str().unwrap_or_default(),
             if r["enabled"] == true { "yes" } else { "no" },
-            if r["requires_approval"] == true { "ask" } else { "-" },
+            if r["requires_approval"] == true {
+                "ask"
+            } else {
+                "-"
+            },
             r["description"].as_str().unwrap_or_default(),
         ))?;
     }
@@ -270,7 +302,7 @@ fn list(ctx: &Context, as_json: bool) -> anyhow::Result<()> {
 }
 
 async fn info(ctx: &Context, name: &str, as_json: bool) -> anyhow::Result<()> {
-    let registry = open_registry(ctx, approval_prompt(false))?;
+    let registry = open_registry(ctx, approval_prompt(false)).await?;
     let t = registry
         .tools()
         .get(name)
@@ -292,16 +324,35 @@ async fn info(ctx: &Context, name: &str, as_json: bool) -> anyhow::Result<()> {
     if as_json {
         return output::json(&value);
     }
-    output::line(format!("{} ({}, {})", t.name, source_name(t.source), if t.enabled { "enabled" } else { "disabled" }))?;
+    output::line(format!(
+        "{} ({}, {})",
+        t.name,
+        source_name(t.source),
+        if t.enabled { "enabled" } else { "disabled" }
+    ))?;
     output::line(format!("  {}", t.spec.description))?;
     if let Some(m) = t.manifest() {
         output::line(format!("  directory: {}", m.dir.display()))?;
         output::line(format!(
             "  approval: {}   timeout: {}   sandbox: {}   network: {}",
-            if m.config.needs_approval() { "required" } else { "no" },
-            m.config.timeout_secs().map_or("default".into(), |s| format!("{s} s")),
-            if m.config.allow_sandbox { "full" } else { "limits only" },
-            if m.config.requires_network { "yes" } else { "no" },
+            if m.config.needs_approval() {
+                "required"
+            } else {
+                "no"
+            },
+            m.config
+                .timeout_secs()
+                .map_or("default".into(), |s| format!("{s} s")),
+            if m.config.allow_sandbox {
+                "full"
+            } else {
+                "limits only"
+            },
+            if m.config.requires_network {
+                "yes"
+            } else {
+                "no"
+            },
         ))?;
         if let Some(rl) = &m.config.rate_limit {
             output::line(format!(
@@ -328,7 +379,7 @@ async fn switch(ctx: &Context, name: &str, on: bool) -> anyhow::Result<()> {
 }
 
 async fn run_once(ctx: &Context, args: RunArgs) -> anyhow::Result<()> {
-    let registry = open_registry(ctx, approval_prompt(args.yes))?;
+    let registry = open_registry(ctx, approval_prompt(args.yes)).await?;
     let call = ToolInvocation {
         call_id: format!("cli-{}", ulid_like()),
         name: args.name,
@@ -349,7 +400,7 @@ fn ulid_like() -> String {
 }
 
 async fn test(ctx: &Context, name: &str) -> anyhow::Result<()> {
-    let registry = open_registry(ctx, approval_prompt(true))?;
+    let registry = open_registry(ctx, approval_prompt(true)).await?;
     let results = llf_tools::scaffold::run_tool_tests(&registry, name).await?;
     let failed = results.iter().filter(|r| !r.passed).count();
     for r in &results {
@@ -358,7 +409,10 @@ async fn test(ctx: &Context, name: &str) -> anyhow::Result<()> {
             Some(m) => output::line(format!("FAIL  {}: {m}", r.name))?,
         }
     }
-    output::line(format!("{} passed, {failed} failed", results.len() - failed))?;
+    output::line(format!(
+        "{} passed, {failed} failed",
+        results.len() - failed
+    ))?;
     if failed > 0 {
         anyhow::bail!("{failed} test case(s) of `{name}` failed");
     }

@@ -30,6 +30,9 @@ pub(crate) async fn open(ctx: &Context) -> anyhow::Result<Trash> {
 
 pub(crate) async fn run(ctx: &Context, cmd: TrashCmd) -> anyhow::Result<()> {
     let trash = open(ctx).await?;
+    // Deleted memories stay in the memory database (soft-deleted) rather than in the trash
+    // directory; opening it purges those older than the retention period.
+    let memories = crate::commands::memory::open(ctx, false).await?;
     match cmd {
         TrashCmd::List(args) => {
             let filter = TrashFilter {
@@ -42,12 +45,28 @@ pub(crate) async fn run(ctx: &Context, cmd: TrashCmd) -> anyhow::Result<()> {
                 older_than: None,
             };
             let items = trash.list(&filter).await?;
+            let deleted = deleted_memories(memories.as_ref(), &filter).await?;
             if args.json {
-                return output::json(&serde_json::to_value(&items)?);
+                let mut all = serde_json::to_value(&items)?;
+                if let Some(list) = all.as_array_mut() {
+                    list.extend(deleted.iter().map(|d| {
+                        serde_json::json!({
+                            "id": d.id,
+                            "item_type": "memory",
+                            "name": d.preview,
+                            "store": d.store,
+                            "deleted_at": d.deleted_at,
+                        })
+                    }));
+                }
+                return output::json(&all);
             }
-            if items.is_empty() {
+            if items.is_empty() && deleted.is_empty() {
                 eprintln!("the trash is empty");
                 return Ok(());
+            }
+            if items.is_empty() {
+                return print_deleted_memories(&deleted, trash.retention(), false);
             }
             output::line(format!(
                 "{:<26}  {:<12}  {:<24}  {:>10}  {}",
@@ -67,11 +86,28 @@ pub(crate) async fn run(ctx: &Context, cmd: TrashCmd) -> anyhow::Result<()> {
                     expires.format("%Y-%m-%d"),
                 ))?;
             }
+            print_deleted_memories(&deleted, trash.retention(), true)?;
         }
         TrashCmd::Restore { ids } => {
             for id in ids {
-                let item = trash.restore(&id).await?;
-                eprintln!("restored {} to {}", item.name, item.original_path.display());
+                match trash.restore(&id).await {
+                    Ok(item) => {
+                        eprintln!("restored {} to {}", item.name, item.original_path.display())
+                    }
+                    Err(llf_core::Error::NotInTrash(e)) => match &memories {
+                        Some(mem) => {
+                            let m = mem.restore(&id).await.map_err(|err| match err {
+                                llf_memory::MemoryError::NotFound(_) => {
+                                    anyhow::Error::new(llf_core::Error::NotInTrash(e))
+                                }
+                                other => other.into(),
+                            })?;
+                            eprintln!("restored memory {} to {}", m.id, m.store);
+                        }
+                        None => return Err(llf_core::Error::NotInTrash(e).into()),
+                    },
+                    Err(e) => return Err(e.into()),
+                }
             }
         }
         TrashCmd::Empty { item_type, yes } => {
@@ -83,7 +119,8 @@ pub(crate) async fn run(ctx: &Context, cmd: TrashCmd) -> anyhow::Result<()> {
                 item_type,
                 ..TrashFilter::default()
             };
-            let count = trash.list(&filter).await?.len();
+            let memory_count = deleted_memories(memories.as_ref(), &filter).await?.len();
+            let count = trash.list(&filter).await?.len() + memory_count;
             if count == 0 {
                 eprintln!("nothing to remove");
                 return Ok(());
@@ -97,7 +134,60 @@ pub(crate) async fn run(ctx: &Context, cmd: TrashCmd) -> anyhow::Result<()> {
                 report.items,
                 output::bytes(report.bytes)
             );
+            if let Some(mem) = memories.as_ref().filter(|_| memory_count > 0) {
+                let n = mem.purge_deleted(Duration::ZERO).await?;
+                eprintln!("removed {n} deleted memories");
+            }
         }
+    }
+    Ok(())
+}
+
+/// Soft-deleted memories passing `filter` (type `memory`, text in the preview).
+async fn deleted_memories(
+    memories: Option<&llf_memory::MemoryStore>,
+    filter: &TrashFilter,
+) -> anyhow::Result<Vec<llf_memory::DeletedMemory>> {
+    let Some(mem) = memories else {
+        return Ok(Vec::new());
+    };
+    if filter.item_type.is_some_and(|t| t != ItemType::Memory) {
+        return Ok(Vec::new());
+    }
+    let mut deleted = mem.list_deleted(None).await?;
+    if let Some(text) = &filter.name_contains {
+        let text = text.to_lowercase();
+        deleted.retain(|d| d.preview.to_lowercase().contains(&text));
+    }
+    Ok(deleted)
+}
+
+fn print_deleted_memories(
+    deleted: &[llf_memory::DeletedMemory],
+    retention: Duration,
+    after_files: bool,
+) -> anyhow::Result<()> {
+    if deleted.is_empty() {
+        return Ok(());
+    }
+    if after_files {
+        output::line("")?;
+    }
+    output::line("Deleted memories (restore with `llf memory restore ID`):")?;
+    output::line(format!(
+        "{:<26}  {:<12}  {:<16}  {:<12}  {}",
+        "ID", "STORE", "DELETED", "PURGED AFTER", "CONTENT"
+    ))?;
+    for d in deleted {
+        let expires = d.deleted_at + chrono::Duration::from_std(retention).unwrap_or_default();
+        output::line(format!(
+            "{:<26}  {:<12}  {:<16}  {:<12}  {}",
+            d.id,
+            truncate(&d.store, 12),
+            d.deleted_at.format("%Y-%m-%d %H:%M"),
+            expires.format("%Y-%m-%d"),
+            d.preview
+        ))?;
     }
     Ok(())
 }

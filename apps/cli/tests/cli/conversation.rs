@@ -16,25 +16,82 @@ struct Seeded {
 }
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 fn seed(sb: &Sandbox) -> Seeded {
     rt().block_on(async {
-        let h = History::open(sb.home().join("state/history.db")).await.unwrap();
+        let h = History::open(sb.home().join("state/history.db"))
+            .await
+            .unwrap();
         let t = |d, hh| Utc.with_ymd_and_hms(2025, 2, d, hh, 0, 0).unwrap();
-        let c = h.create_conversation("Kitchen chemistry", Some("smollm2".into())).await.unwrap();
-        h.append(&c.id, NewMessage::new(ChatMessage::system("You are a chef.")).at(t(1, 8))).await.unwrap();
-        let q = h.append(&c.id, NewMessage::new(ChatMessage::user("Why does bread rise? <b>yeast</b>")).at(t(1, 9))).await.unwrap();
+        let c = h
+            .create_conversation("Kitchen chemistry", Some("smollm2".into()))
+            .await
+            .unwrap();
+        h.append(
+            &c.id,
+            NewMessage::new(ChatMessage::system("You are a chef.")).at(t(1, 8)),
+        )
+        .await
+        .unwrap();
+        let q = h
+            .append(
+                &c.id,
+                NewMessage::new(ChatMessage::user("Why does bread rise? <b>yeast</b>")).at(t(1, 9)),
+            )
+            .await
+            .unwrap();
         let mut call = ChatMessage::assistant("Let me check.");
-        call.tool_calls.push(ToolCall { id: "c1".into(), name: "lookup".into(), arguments: "{\"q\":\"yeast\"}".into() });
-        h.append(&c.id, NewMessage::new(call).at(t(1, 10)).model("smollm2")).await.unwrap();
-        let a1 = h.append(&c.id, NewMessage::new(ChatMessage::assistant("Yeast makes carbon dioxide, so the dough rises.")).at(t(1, 11))).await.unwrap();
-        let a2 = h.regenerate(&c.id, a1.id, NewMessage::new(ChatMessage::assistant("Gas from fermentation: Gärung erzeugt CO₂.")).at(t(3, 12))).await.unwrap();
+        call.tool_calls.push(ToolCall {
+            id: "c1".into(),
+            name: "lookup".into(),
+            arguments: "{\"q\":\"yeast\"}".into(),
+        });
+        h.append(&c.id, NewMessage::new(call).at(t(1, 10)).model("smollm2"))
+            .await
+            .unwrap();
+        let a1 = h
+            .append(
+                &c.id,
+                NewMessage::new(ChatMessage::assistant(
+                    "Yeast makes carbon dioxide, so the dough rises.",
+                ))
+                .at(t(1, 11)),
+            )
+            .await
+            .unwrap();
+        let a2 = h
+            .regenerate(
+                &c.id,
+                a1.id,
+                NewMessage::new(ChatMessage::assistant(
+                    "Gas from fermentation: Gärung erzeugt CO₂.",
+                ))
+                .at(t(3, 12)),
+            )
+            .await
+            .unwrap();
         let other = h.create_conversation("Garden", None).await.unwrap();
-        h.append(&other.id, NewMessage::new(ChatMessage::user("When to plant tomatoes? Not about yeast.")).at(t(5, 9))).await.unwrap();
+        h.append(
+            &other.id,
+            NewMessage::new(ChatMessage::user(
+                "When to plant tomatoes? Not about yeast.",
+            ))
+            .at(t(5, 9)),
+        )
+        .await
+        .unwrap();
         h.close().await;
-        Seeded { id: c.id, first_leaf: a1.id, second_leaf: a2.id, question: q.id }
+        Seeded {
+            id: c.id,
+            first_leaf: a1.id,
+            second_leaf: a2.id,
+            question: q.id,
+        }
     })
 }
 
@@ -56,27 +113,55 @@ fn list_show_rename_delete_restore() {
 
     let text = stdout_of(&ok(&sb, &["conversation", "list"]));
     assert!(text.starts_with("ID"), "{text}");
-    assert!(text.contains(&s.id) && text.contains("Kitchen chemistry") && text.contains("smollm2"), "{text}");
-    let json: serde_json::Value = serde_json::from_slice(&ok(&sb, &["conversation", "list", "--json"]).stdout).unwrap();
-    let kitchen = json.as_array().unwrap().iter().find(|c| c["id"] == s.id.as_str()).unwrap();
+    assert!(
+        text.contains(&s.id) && text.contains("Kitchen chemistry") && text.contains("smollm2"),
+        "{text}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&ok(&sb, &["conversation", "list", "--json"]).stdout).unwrap();
+    let kitchen = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == s.id.as_str())
+        .unwrap();
     assert_eq!(kitchen["message_count"], 5);
     assert_eq!(kitchen["branch_count"], 2);
 
     // Show the active branch by prefix; the other branch with --branch; everything with --tree.
     let prefix = &s.id[..20];
     let show = stdout_of(&ok(&sb, &["conversation", "show", prefix]));
-    assert!(show.contains("Gärung erzeugt CO₂") && !show.contains("carbon dioxide"), "{show}");
+    assert!(
+        show.contains("Gärung erzeugt CO₂") && !show.contains("carbon dioxide"),
+        "{show}"
+    );
     assert!(show.contains("→ lookup({\"q\":\"yeast\"}) [c1]"), "{show}");
-    let branch = stdout_of(&ok(&sb, &["conversation", "show", prefix, "--branch", &s.first_leaf.to_string()]));
+    let branch = stdout_of(&ok(
+        &sb,
+        &[
+            "conversation",
+            "show",
+            prefix,
+            "--branch",
+            &s.first_leaf.to_string(),
+        ],
+    ));
     assert!(branch.contains("carbon dioxide") && !branch.contains("Gärung"));
     let tree = stdout_of(&ok(&sb, &["conversation", "show", prefix, "--tree"]));
-    assert!(tree.contains("carbon dioxide") && tree.contains("Gärung") && tree.contains("← current"), "{tree}");
+    assert!(
+        tree.contains("carbon dioxide") && tree.contains("Gärung") && tree.contains("← current"),
+        "{tree}"
+    );
 
     ok(&sb, &["conversation", "rename", prefix, "Baking science"]);
     assert!(stdout_of(&ok(&sb, &["conversation", "list"])).contains("Baking science"));
 
     let del = ok(&sb, &["conversation", "delete", &s.id]);
-    assert!(stderr_of(&del).contains("llf conversation restore"), "{}", stderr_of(&del));
+    assert!(
+        stderr_of(&del).contains("llf conversation restore"),
+        "{}",
+        stderr_of(&del)
+    );
     assert!(!stdout_of(&ok(&sb, &["conversation", "list"])).contains(&s.id));
     assert!(stdout_of(&ok(&sb, &["conversation", "list", "--deleted"])).contains(&s.id));
     let err = fail(&sb, &["conversation", "rename", &s.id, "x"]);
@@ -93,26 +178,84 @@ fn search_with_filters() {
     let sb = Sandbox::new();
     let s = seed(&sb);
     let out = stdout_of(&ok(&sb, &["conversation", "search", "yeast"]));
-    assert_eq!(out.lines().filter(|l| l.starts_with(char::is_alphanumeric)).count(), 3, "{out}");
-    assert!(out.contains("[yeast]"), "plain markers when not on a terminal: {out}");
+    assert_eq!(
+        out.lines()
+            .filter(|l| l.starts_with(char::is_alphanumeric))
+            .count(),
+        3,
+        "{out}"
+    );
+    assert!(
+        out.contains("[yeast]"),
+        "plain markers when not on a terminal: {out}"
+    );
 
-    let hits: serde_json::Value = serde_json::from_slice(&ok(&sb, &["conversation", "search", "yeast", "--role", "assistant", "--json"]).stdout).unwrap();
+    let hits: serde_json::Value = serde_json::from_slice(
+        &ok(
+            &sb,
+            &[
+                "conversation",
+                "search",
+                "yeast",
+                "--role",
+                "assistant",
+                "--json",
+            ],
+        )
+        .stdout,
+    )
+    .unwrap();
     let hits = hits.as_array().unwrap();
     assert_eq!(hits.len(), 1);
     assert_eq!(hits[0]["message"]["role"], "assistant");
 
     let ranged: serde_json::Value = serde_json::from_slice(
-        &ok(&sb, &["conversation", "search", "yeast", "--since", "2025-02-02", "--until", "2025-02-06T00:00:00Z", "--json"]).stdout,
+        &ok(
+            &sb,
+            &[
+                "conversation",
+                "search",
+                "yeast",
+                "--since",
+                "2025-02-02",
+                "--until",
+                "2025-02-06T00:00:00Z",
+                "--json",
+            ],
+        )
+        .stdout,
     )
     .unwrap();
     assert_eq!(ranged.as_array().unwrap().len(), 1);
     assert_eq!(ranged[0]["conversation_title"], "Garden");
 
-    let only: serde_json::Value = serde_json::from_slice(&ok(&sb, &["conversation", "search", "yeast", "--conversation", &s.id, "--json"]).stdout).unwrap();
+    let only: serde_json::Value = serde_json::from_slice(
+        &ok(
+            &sb,
+            &[
+                "conversation",
+                "search",
+                "yeast",
+                "--conversation",
+                &s.id,
+                "--json",
+            ],
+        )
+        .stdout,
+    )
+    .unwrap();
     assert_eq!(only.as_array().unwrap().len(), 2);
 
-    assert!(fail(&sb, &["conversation", "search", "yeast", "--role", "robot"]).contains("unknown role"));
-    assert!(fail(&sb, &["conversation", "search", "yeast", "--since", "last week"]).contains("YYYY-MM-DD"));
+    assert!(
+        fail(&sb, &["conversation", "search", "yeast", "--role", "robot"]).contains("unknown role")
+    );
+    assert!(
+        fail(
+            &sb,
+            &["conversation", "search", "yeast", "--since", "last week"]
+        )
+        .contains("YYYY-MM-DD")
+    );
     assert!(stderr_of(&ok(&sb, &["conversation", "search", "zzzzqq"])).contains("no matches"));
 }
 
@@ -121,27 +264,67 @@ fn branch_navigate_compare() {
     let sb = Sandbox::new();
     let s = seed(&sb);
     let list = stdout_of(&ok(&sb, &["conversation", "branch", &s.id]));
-    assert!(list.contains(&format!("#{}", s.first_leaf)) && list.contains(&format!("#{}", s.second_leaf)), "{list}");
-    assert!(list.lines().any(|l| l.starts_with('*') && l.contains(&format!("#{}", s.second_leaf))), "{list}");
+    assert!(
+        list.contains(&format!("#{}", s.first_leaf))
+            && list.contains(&format!("#{}", s.second_leaf)),
+        "{list}"
+    );
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with('*') && l.contains(&format!("#{}", s.second_leaf))),
+        "{list}"
+    );
 
     // A new branch from the question, with a new user message.
-    let out = ok(&sb, &["conversation", "branch", &s.id, "--from", &s.question.to_string(), "--message", "And sourdough?", "--json"]);
+    let out = ok(
+        &sb,
+        &[
+            "conversation",
+            "branch",
+            &s.id,
+            "--from",
+            &s.question.to_string(),
+            "--message",
+            "And sourdough?",
+            "--json",
+        ],
+    );
     let m: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(m["parent_id"], s.question);
-    let branches: serde_json::Value = serde_json::from_slice(&ok(&sb, &["conversation", "branch", &s.id, "--json"]).stdout).unwrap();
+    let branches: serde_json::Value =
+        serde_json::from_slice(&ok(&sb, &["conversation", "branch", &s.id, "--json"]).stdout)
+            .unwrap();
     assert_eq!(branches.as_array().unwrap().len(), 3);
     assert!(stdout_of(&ok(&sb, &["conversation", "show", &s.id])).contains("And sourdough?"));
 
     // Navigate back to the first answer.
-    ok(&sb, &["conversation", "navigate", &s.id, &s.first_leaf.to_string()]);
+    ok(
+        &sb,
+        &["conversation", "navigate", &s.id, &s.first_leaf.to_string()],
+    );
     let show = stdout_of(&ok(&sb, &["conversation", "show", &s.id]));
-    assert!(show.contains("carbon dioxide") && !show.contains("sourdough"), "{show}");
+    assert!(
+        show.contains("carbon dioxide") && !show.contains("sourdough"),
+        "{show}"
+    );
     assert!(fail(&sb, &["conversation", "navigate", &s.id, "99999"]).contains("no message 99999"));
 
-    let cmp = stdout_of(&ok(&sb, &["conversation", "compare-branches", &s.id, &s.first_leaf.to_string(), &s.second_leaf.to_string()]));
+    let cmp = stdout_of(&ok(
+        &sb,
+        &[
+            "conversation",
+            "compare-branches",
+            &s.id,
+            &s.first_leaf.to_string(),
+            &s.second_leaf.to_string(),
+        ],
+    ));
     assert!(cmp.contains("shared: 3 message(s)"), "{cmp}");
     let row = cmp.lines().find(|l| l.contains("Yeast makes")).unwrap();
-    assert!(row.contains('│') && row.contains("Gas from fermentation"), "side by side: {cmp}");
+    assert!(
+        row.contains('│') && row.contains("Gas from fermentation"),
+        "side by side: {cmp}"
+    );
 }
 
 #[test]
@@ -151,27 +334,90 @@ fn export_and_import_every_way() {
     let md = stdout_of(&ok(&sb, &["conversation", "export", &s.id]));
     assert!(md.starts_with("# Kitchen chemistry"), "{md}");
     assert!(md.contains("Gärung") && md.contains("You are a chef."));
-    let bare = stdout_of(&ok(&sb, &["conversation", "export", &s.id, "--format", "text", "--no-system", "--no-timestamps", "--no-metadata", "--tree"]));
-    assert!(!bare.contains("chef") && !bare.contains("2025-02") && bare.contains("carbon dioxide") && bare.contains("Gärung"), "{bare}");
+    let bare = stdout_of(&ok(
+        &sb,
+        &[
+            "conversation",
+            "export",
+            &s.id,
+            "--format",
+            "text",
+            "--no-system",
+            "--no-timestamps",
+            "--no-metadata",
+            "--tree",
+        ],
+    ));
+    assert!(
+        !bare.contains("chef")
+            && !bare.contains("2025-02")
+            && bare.contains("carbon dioxide")
+            && bare.contains("Gärung"),
+        "{bare}"
+    );
 
     let html = sb.dir.path().join("out/k.html");
-    ok(&sb, &["conversation", "export", &s.id, "-o", html.to_str().unwrap()]);
+    ok(
+        &sb,
+        &[
+            "conversation",
+            "export",
+            &s.id,
+            "-o",
+            html.to_str().unwrap(),
+        ],
+    );
     let page = std::fs::read_to_string(&html).unwrap();
-    assert!(page.contains("&lt;b&gt;yeast&lt;/b&gt;") && !page.contains("<b>yeast"), "{page}");
+    assert!(
+        page.contains("&lt;b&gt;yeast&lt;/b&gt;") && !page.contains("<b>yeast"),
+        "{page}"
+    );
 
     let pdf = sb.dir.path().join("k.pdf");
-    ok(&sb, &["conversation", "export", &s.id, "--tree", "-o", pdf.to_str().unwrap()]);
+    ok(
+        &sb,
+        &[
+            "conversation",
+            "export",
+            &s.id,
+            "--tree",
+            "-o",
+            pdf.to_str().unwrap(),
+        ],
+    );
     assert!(std::fs::read(&pdf).unwrap().starts_with(b"%PDF-"));
     assert!(fail(&sb, &["conversation", "export", &s.id, "--format", "pdf"]).contains("--output"));
-    assert!(fail(&sb, &["conversation", "export", &s.id, "--format", "docx"]).contains("unknown export format"));
+    assert!(
+        fail(&sb, &["conversation", "export", &s.id, "--format", "docx"])
+            .contains("unknown export format")
+    );
 
     // JSON out and back in: a second conversation with the same tree.
     let json = sb.dir.path().join("k.json");
-    ok(&sb, &["conversation", "export", &s.id, "--tree", "-o", json.to_str().unwrap()]);
-    let imported: serde_json::Value = serde_json::from_slice(&ok(&sb, &["conversation", "import", json.to_str().unwrap(), "--json"]).stdout).unwrap();
+    ok(
+        &sb,
+        &[
+            "conversation",
+            "export",
+            &s.id,
+            "--tree",
+            "-o",
+            json.to_str().unwrap(),
+        ],
+    );
+    let imported: serde_json::Value = serde_json::from_slice(
+        &ok(
+            &sb,
+            &["conversation", "import", json.to_str().unwrap(), "--json"],
+        )
+        .stdout,
+    )
+    .unwrap();
     let new_id = imported[0]["id"].as_str().unwrap().to_owned();
     assert_ne!(new_id, s.id);
-    let branches: serde_json::Value = serde_json::from_slice(&ok(&sb, &["conversation", "branch", &new_id, "--json"]).stdout).unwrap();
+    let branches: serde_json::Value =
+        serde_json::from_slice(&ok(&sb, &["conversation", "branch", &new_id, "--json"]).stdout)
+            .unwrap();
     assert_eq!(branches.as_array().unwrap().len(), 2);
     assert!(stdout_of(&ok(&sb, &["conversation", "show", &new_id])).contains("Gärung"));
 
@@ -189,5 +435,7 @@ fn export_and_import_every_way() {
     assert!(stderr_of(&out).contains("imported 1 conversation(s)"));
     assert!(stdout_of(&ok(&sb, &["conversation", "search", "gpt"])).contains("From ChatGPT"));
     std::fs::write(&gpt, "{\"nope\": true}").unwrap();
-    assert!(fail(&sb, &["conversation", "import", gpt.to_str().unwrap()]).contains("cannot import"));
+    assert!(
+        fail(&sb, &["conversation", "import", gpt.to_str().unwrap()]).contains("cannot import")
+    );
 }

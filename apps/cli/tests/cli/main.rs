@@ -2,10 +2,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
 mod chat;
+mod chat_features;
 mod config;
 mod conversation;
+mod datastore;
+mod memory;
 mod misc;
+mod saved_chat;
+mod model;
 mod template;
+mod tool;
 mod trash;
 
 use std::path::{Path, PathBuf};

@@ -1,5 +1,6 @@
 //! Shared helpers: the real embedding model installed by scripts/setup.sh.
-#![allow(dead_code, unreachable_pub)]
+// Each test binary uses a subset of the helpers; a missing component should fail loudly.
+#![allow(dead_code, unreachable_pub, clippy::expect_used)]
 
 use std::path::PathBuf;
 
@@ -37,7 +38,12 @@ pub fn onnxruntime() -> PathBuf {
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .find(|p| p.to_string_lossy().contains("libonnxruntime.so"))
         })
-        .unwrap_or_else(|| panic!("libonnxruntime.so is missing in {}: run scripts/setup.sh", dir.display()))
+        .unwrap_or_else(|| {
+            panic!(
+                "libonnxruntime.so is missing in {}: run scripts/setup.sh",
+                dir.display()
+            )
+        })
 }
 
 pub fn config() -> EmbedderConfig {

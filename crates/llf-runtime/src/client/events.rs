@@ -83,7 +83,13 @@ pub(crate) struct Accumulator {
 
 impl Accumulator {
     pub(crate) fn new(model: String) -> Self {
-        Self { completion: Completion { model, ..Completion::default() }, ..Self::default() }
+        Self {
+            completion: Completion {
+                model,
+                ..Completion::default()
+            },
+            ..Self::default()
+        }
     }
 
     /// Folds one chunk in and returns the events it carries.
@@ -115,9 +121,16 @@ impl Accumulator {
 
     fn apply_tool_delta(&mut self, index: usize, tc: WireToolCall) -> ChatEvent {
         while self.calls.len() <= index {
-            self.calls.push(ToolCall { id: String::new(), name: String::new(), arguments: String::new() });
+            self.calls.push(ToolCall {
+                id: String::new(),
+                name: String::new(),
+                arguments: String::new(),
+            });
         }
-        let (name, arguments) = tc.function.map(|f| (f.name, f.arguments.unwrap_or_default())).unwrap_or((None, String::new()));
+        let (name, arguments) = tc
+            .function
+            .map(|f| (f.name, f.arguments.unwrap_or_default()))
+            .unwrap_or((None, String::new()));
         let call = &mut self.calls[index];
         if let Some(id) = &tc.id {
             call.id.clone_from(id);
@@ -126,7 +139,12 @@ impl Accumulator {
             call.name.push_str(n);
         }
         call.arguments.push_str(&arguments);
-        ChatEvent::ToolCallDelta { index, id: tc.id, name, arguments }
+        ChatEvent::ToolCallDelta {
+            index,
+            id: tc.id,
+            name,
+            arguments,
+        }
     }
 
     /// The completion so far, with counted tokens when the server reported none.
@@ -154,5 +172,9 @@ impl Accumulator {
 /// Tokens per second over the generation phase (after the first token).
 pub(crate) fn tokens_per_second(tokens: u64, ttft: Duration, total: Duration) -> f64 {
     let generating = total.saturating_sub(ttft).as_secs_f64();
-    if tokens <= 1 || generating <= 0.0 { 0.0 } else { (tokens - 1) as f64 / generating }
+    if tokens <= 1 || generating <= 0.0 {
+        0.0
+    } else {
+        (tokens - 1) as f64 / generating
+    }
 }

@@ -71,7 +71,10 @@ pub struct ChatRequest {
 impl ChatRequest {
     /// A request for `messages` with default parameters.
     pub fn new(messages: Vec<ChatMessage>) -> Self {
-        Self { messages, ..Self::default() }
+        Self {
+            messages,
+            ..Self::default()
+        }
     }
 
     /// Sets the sampling parameters.
@@ -108,7 +111,9 @@ pub struct ChatClient {
 
 impl std::fmt::Debug for ChatClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChatClient").field("spec", &self.spec).finish()
+        f.debug_struct("ChatClient")
+            .field("spec", &self.spec)
+            .finish()
     }
 }
 
@@ -117,7 +122,12 @@ impl ChatClient {
     pub fn new(spec: EndpointSpec, queue: RequestQueue) -> Self {
         let mut config = OpenAIConfig::new().with_api_base(spec.base_url.trim_end_matches('/'));
         // A local server takes any key; sending none avoids leaking a remote key to it.
-        config = config.with_api_key(spec.api_key.as_ref().map(|k| k.expose().to_owned()).unwrap_or_default());
+        config = config.with_api_key(
+            spec.api_key
+                .as_ref()
+                .map(|k| k.expose().to_owned())
+                .unwrap_or_default(),
+        );
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .build()
@@ -126,7 +136,12 @@ impl ChatClient {
             .layer(OpenAIRetryLayer::new(spec.max_retries as usize))
             .service(ReqwestService::new(http));
         let client = async_openai::Client::with_config(config).with_http_service(service);
-        Self { spec, client, queue, profile: None }
+        Self {
+            spec,
+            client,
+            queue,
+            profile: None,
+        }
     }
 
     /// Records every request in `log`.
@@ -189,7 +204,11 @@ impl ChatClient {
                 },
             };
             let mut c = acc.finish(metrics);
-            c.tool_calls = calls.into_iter().enumerate().map(|(i, tc)| tc.into_tool_call(i)).collect();
+            c.tool_calls = calls
+                .into_iter()
+                .enumerate()
+                .map(|(i, tc)| tc.into_tool_call(i))
+                .collect();
             c
         });
         self.record(&request, &permit, result.as_ref().ok(), total, total, false);
@@ -217,6 +236,7 @@ impl ChatClient {
             done: false,
             sent,
             first_token: None,
+            chunks: 0,
             client: self.clone(),
             request,
             permit,
@@ -225,11 +245,21 @@ impl ChatClient {
     }
 
     fn wire_request(&self, r: &ChatRequest, stream: bool) -> wire::Request {
-        wire::Request::new(self.spec.model.clone(), &r.messages, &r.params, &r.tools, r.response_format.clone(), stream)
+        wire::Request::new(
+            self.spec.model.clone(),
+            &r.messages,
+            &r.params,
+            &r.tools,
+            r.response_format.clone(),
+            stream,
+        )
     }
 
     fn timeout_error(&self) -> RuntimeError {
-        RuntimeError::Timeout { endpoint: self.spec.base_url.clone(), secs: self.spec.timeout.as_secs() }
+        RuntimeError::Timeout {
+            endpoint: self.spec.base_url.clone(),
+            secs: self.spec.timeout.as_secs(),
+        }
     }
 
     fn request_error(&self, e: OpenAIError) -> RuntimeError {
@@ -238,13 +268,20 @@ impl ChatClient {
             OpenAIError::ApiError(api) => RuntimeError::Request {
                 endpoint,
                 status: Some(api.status_code.as_u16()),
-                message: format!("HTTP {}: {}", api.status_code.as_u16(), api.api_error.message),
+                message: format!(
+                    "HTTP {}: {}",
+                    api.status_code.as_u16(),
+                    api.api_error.message
+                ),
             },
             OpenAIError::JSONDeserialize(err, body) => RuntimeError::Malformed {
                 endpoint,
                 detail: format!("{err} in {}", body.chars().take(200).collect::<String>()),
             },
-            OpenAIError::StreamError(s) => RuntimeError::Malformed { endpoint, detail: s.to_string() },
+            OpenAIError::StreamError(s) => RuntimeError::Malformed {
+                endpoint,
+                detail: s.to_string(),
+            },
             OpenAIError::Reqwest(err) => {
                 let status = err.status().map(|s| s.as_u16());
                 let message = if err.is_connect() {
@@ -252,23 +289,49 @@ impl ChatClient {
                 } else {
                     err.to_string()
                 };
-                RuntimeError::Request { endpoint, message, status }
+                RuntimeError::Request {
+                    endpoint,
+                    message,
+                    status,
+                }
             }
-            other => RuntimeError::Request { endpoint, message: other.to_string(), status: None },
+            other => RuntimeError::Request {
+                endpoint,
+                message: other.to_string(),
+                status: None,
+            },
         }
     }
 
-    fn record(&self, request: &ChatRequest, permit: &QueuePermit, done: Option<&Completion>, ttft: Duration, total: Duration, streamed: bool) {
+    fn record(
+        &self,
+        request: &ChatRequest,
+        permit: &QueuePermit,
+        done: Option<&Completion>,
+        ttft: Duration,
+        total: Duration,
+        streamed: bool,
+    ) {
         let Some(log) = &self.profile else { return };
         let (usage, reported, model, tps) = match done {
-            Some(c) => (c.usage, c.usage_reported, c.model.clone(), c.metrics.tokens_per_second),
+            Some(c) => (
+                c.usage,
+                c.usage_reported,
+                c.model.clone(),
+                c.metrics.tokens_per_second,
+            ),
             None => (Usage::default(), false, self.spec.model.clone(), 0.0),
         };
         let prompt_tokens = if reported {
             usage.prompt_tokens
         } else {
             // Rough estimate when the server reports nothing: four characters a token.
-            (request.messages.iter().map(|m| m.content.len()).sum::<usize>() / 4) as u64
+            (request
+                .messages
+                .iter()
+                .map(|m| m.content.len())
+                .sum::<usize>()
+                / 4) as u64
         };
         let record = ProfileRecord {
             timestamp: chrono::Utc::now(),
@@ -298,6 +361,7 @@ struct StreamState {
     done: bool,
     sent: Instant,
     first_token: Option<Duration>,
+    chunks: usize,
     client: ChatClient,
     request: ChatRequest,
     permit: QueuePermit,
@@ -314,14 +378,28 @@ impl StreamState {
             }
             match tokio::time::timeout(self.client.spec.timeout, self.inner.next()).await {
                 Ok(Some(Ok(chunk))) => {
+                    self.chunks += 1;
                     let events = self.acc.apply(chunk);
-                    if self.first_token.is_none() && events.iter().any(|e| matches!(e, ChatEvent::Token(_) | ChatEvent::ToolCallDelta { .. })) {
+                    if self.first_token.is_none()
+                        && events.iter().any(|e| {
+                            matches!(e, ChatEvent::Token(_) | ChatEvent::ToolCallDelta { .. })
+                        })
+                    {
                         self.first_token = Some(self.sent.elapsed());
                     }
                     self.pending.extend(events);
                 }
                 Ok(Some(Err(e))) => {
                     let error = self.client.request_error(e);
+                    return Some((self.fail(error), self));
+                }
+                Ok(None) if self.chunks == 0 => {
+                    // Not one event: the server did not stream (a plain JSON body, an HTML page).
+                    let error = RuntimeError::Malformed {
+                        endpoint: self.client.spec.base_url.clone(),
+                        detail: "the server sent no streamed events; is it OpenAI-compatible?"
+                            .into(),
+                    };
                     return Some((self.fail(error), self));
                 }
                 Ok(None) => {
@@ -345,18 +423,37 @@ impl StreamState {
         } else {
             0
         };
-        let mut metrics = Metrics { queue_wait: self.permit.waited, time_to_first_token: ttft, total, tokens_per_second: 0.0 };
+        let mut metrics = Metrics {
+            queue_wait: self.permit.waited,
+            time_to_first_token: ttft,
+            total,
+            tokens_per_second: 0.0,
+        };
         let mut c = self.acc.finish(metrics);
-        let tokens = if completion_tokens > 0 { completion_tokens } else { c.usage.completion_tokens };
+        let tokens = if completion_tokens > 0 {
+            completion_tokens
+        } else {
+            c.usage.completion_tokens
+        };
         metrics.tokens_per_second = tokens_per_second(tokens, ttft, total);
         c.metrics = metrics;
-        self.client.record(&self.request, &self.permit, success.then_some(&c), ttft, total, true);
+        self.client.record(
+            &self.request,
+            &self.permit,
+            success.then_some(&c),
+            ttft,
+            total,
+            true,
+        );
         c
     }
 
     fn fail(&mut self, error: RuntimeError) -> ChatEvent {
         tracing::warn!(endpoint = %self.client.spec.base_url, error = %error, "streamed answer failed");
         let partial = self.finish(false);
-        ChatEvent::Error { error, partial: Box::new(partial) }
+        ChatEvent::Error {
+            error,
+            partial: Box::new(partial),
+        }
     }
 }

@@ -84,8 +84,17 @@ impl From<&ChatMessage> for Message {
             .map(|c| serde_json::json!({"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}))
             .collect();
         // An assistant message that only calls tools has null content in OpenAI's format.
-        let content = if m.content.is_empty() && !tool_calls.is_empty() { None } else { Some(m.content.clone()) };
-        Self { role: m.role, content, tool_calls, tool_call_id: m.tool_call_id.clone() }
+        let content = if m.content.is_empty() && !tool_calls.is_empty() {
+            None
+        } else {
+            Some(m.content.clone())
+        };
+        Self {
+            role: m.role,
+            content,
+            tool_calls,
+            tool_call_id: m.tool_call_id.clone(),
+        }
     }
 }
 
@@ -157,7 +166,10 @@ pub(crate) struct Delta {
 
 impl WireToolCall {
     pub(crate) fn into_tool_call(self, fallback_id: usize) -> ToolCall {
-        let f = self.function.unwrap_or(WireFunction { name: None, arguments: None });
+        let f = self.function.unwrap_or(WireFunction {
+            name: None,
+            arguments: None,
+        });
         ToolCall {
             id: self.id.unwrap_or_else(|| format!("call_{fallback_id}")),
             name: f.name.unwrap_or_default(),

@@ -77,7 +77,10 @@ pub struct ServerManager {
 
 impl std::fmt::Debug for ServerManager {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServerManager").field("servers", &self.servers).field("state_dir", &self.state_dir).finish()
+        f.debug_struct("ServerManager")
+            .field("servers", &self.servers)
+            .field("state_dir", &self.state_dir)
+            .finish()
     }
 }
 
@@ -90,7 +93,10 @@ impl ServerManager {
             default: config.llm_endpoint.default_local_server.clone(),
             state_dir: paths.state.clone(),
             logs_dir: paths.logs.clone(),
-            http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap_or_default(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap_or_default(),
             children: Mutex::new(HashMap::new()),
         }
     }
@@ -114,7 +120,12 @@ impl ServerManager {
         };
         found.ok_or_else(|| RuntimeError::UnknownServer {
             name: wanted.unwrap_or("(default)").to_owned(),
-            known: self.servers.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", "),
+            known: self
+                .servers
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
         })
     }
 
@@ -148,22 +159,32 @@ impl ServerManager {
 
     /// Starts `name` (the default server when `None`) unless it already runs, and returns its
     /// state once it answered a warm-up request.
-    pub async fn start(&self, name: Option<&str>, progress: impl Fn(StartPhase)) -> Result<ServerState> {
+    pub async fn start(
+        &self,
+        name: Option<&str>,
+        progress: impl Fn(StartPhase),
+    ) -> Result<ServerState> {
         let server = self.server(name)?.clone();
         if let ServerStatus::Running(s) = self.status(&server.name).await? {
             return Ok(s);
         }
         let binary = process::find_executable(&server.llama_server_path)?;
-        let model = server.model_file().ok_or_else(|| RuntimeError::NoModelConfigured(server.name.clone()))?;
+        let model = server
+            .model_file()
+            .ok_or_else(|| RuntimeError::NoModelConfigured(server.name.clone()))?;
         if !model.is_file() {
             return Err(RuntimeError::ModelMissing(model));
         }
         if process::port_in_use(&server.host, server.port) {
-            return Err(RuntimeError::PortInUse { host: server.host.clone(), port: server.port });
+            return Err(RuntimeError::PortInUse {
+                host: server.host.clone(),
+                port: server.port,
+            });
         }
 
         let log_path = self.log_file(&server.name);
-        std::fs::create_dir_all(&self.logs_dir).map_err(|e| RuntimeError::io("creating", &self.logs_dir, e))?;
+        std::fs::create_dir_all(&self.logs_dir)
+            .map_err(|e| RuntimeError::io("creating", &self.logs_dir, e))?;
         let mut log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -171,9 +192,16 @@ impl ServerManager {
             .map_err(|e| RuntimeError::io("opening", &log_path, e))?;
         {
             use std::io::Write;
-            let _ = writeln!(log, "=== llf: starting `{}` at {} ===", server.name, chrono::Utc::now().to_rfc3339());
+            let _ = writeln!(
+                log,
+                "=== llf: starting `{}` at {} ===",
+                server.name,
+                chrono::Utc::now().to_rfc3339()
+            );
         }
-        let log_err = log.try_clone().map_err(|e| RuntimeError::io("opening", &log_path, e))?;
+        let log_err = log
+            .try_clone()
+            .map_err(|e| RuntimeError::io("opening", &log_path, e))?;
         let args = launch_args(&server, &model);
         tracing::debug!(server = %server.name, binary = %binary.display(), ?args, "spawning llama-server");
         let mut cmd = tokio::process::Command::new(&binary);
@@ -185,8 +213,12 @@ impl ServerManager {
             // other llf processes may be using.
             .process_group(0)
             .kill_on_drop(false);
-        let child = cmd.spawn().map_err(|e| RuntimeError::io("starting", &binary, e))?;
-        let pid = child.id().ok_or_else(|| RuntimeError::Invalid("llama-server exited at once".into()))?;
+        let child = cmd
+            .spawn()
+            .map_err(|e| RuntimeError::io("starting", &binary, e))?;
+        let pid = child
+            .id()
+            .ok_or_else(|| RuntimeError::Invalid("llama-server exited at once".into()))?;
         progress(StartPhase::Spawned { pid });
         let st = ServerState {
             name: server.name.clone(),
@@ -198,7 +230,10 @@ impl ServerManager {
             log_file: log_path.clone(),
         };
         state::write(&self.state_dir, &st)?;
-        self.children.lock().await.insert(server.name.clone(), child);
+        self.children
+            .lock()
+            .await
+            .insert(server.name.clone(), child);
 
         match self.wait_ready(&server, &st, &progress).await {
             Ok(()) => {
@@ -213,7 +248,12 @@ impl ServerManager {
         }
     }
 
-    async fn wait_ready(&self, server: &LocalServer, st: &ServerState, progress: &impl Fn(StartPhase)) -> Result<()> {
+    async fn wait_ready(
+        &self,
+        server: &LocalServer,
+        st: &ServerState,
+        progress: &impl Fn(StartPhase),
+    ) -> Result<()> {
         let deadline = Instant::now() + Duration::from_secs(server.startup_timeout);
         let health = format!("{}/health", st.root_url());
         let mut said_loading = false;
@@ -227,7 +267,13 @@ impl ServerManager {
                     tail: process::tail(&st.log_file, 15),
                 });
             }
-            match self.http.get(&health).timeout(Duration::from_secs(2)).send().await {
+            match self
+                .http
+                .get(&health)
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await
+            {
                 Ok(r) if r.status().is_success() => break,
                 Ok(_) if !said_loading => {
                     said_loading = true;
@@ -245,14 +291,19 @@ impl ServerManager {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         progress(StartPhase::WarmingUp);
-        let warm = serde_json::json!({"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 1});
+        let warm =
+            serde_json::json!({"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 1});
         let resp = self
             .http
             .post(format!("{}/v1/chat/completions", st.root_url()))
             .json(&warm)
             .send()
             .await
-            .map_err(|e| RuntimeError::Request { endpoint: st.root_url(), message: e.to_string(), status: None })?;
+            .map_err(|e| RuntimeError::Request {
+                endpoint: st.root_url(),
+                message: e.to_string(),
+                status: None,
+            })?;
         if !resp.status().is_success() {
             return Err(RuntimeError::Request {
                 endpoint: st.root_url(),
@@ -281,10 +332,14 @@ impl ServerManager {
     pub async fn stop(&self, name: &str) -> Result<bool> {
         self.server(Some(name))?;
         let st = state::read(&self.state_dir, name)?;
+        // Remove the state first: a supervisor (in this or another process) that sees the process
+        // gone while its state file remains would take it for a crash and restart it.
+        state::remove(&self.state_dir, name)?;
         let child = self.children.lock().await.remove(name);
         let result = match &st {
             Some(s) if s.is_alive() => {
-                let killed = process::terminate(s.pid, &s.model.display().to_string(), STOP_GRACE).await;
+                let killed =
+                    process::terminate(s.pid, &s.model.display().to_string(), STOP_GRACE).await;
                 tracing::info!(server = name, pid = s.pid, killed, "llama-server stopped");
                 true
             }
@@ -294,7 +349,6 @@ impl ServerManager {
         if let Some(mut c) = child {
             let _ = c.wait().await;
         }
-        state::remove(&self.state_dir, name)?;
         Ok(result)
     }
 
@@ -313,11 +367,21 @@ impl ServerManager {
             .send()
             .await
             .and_then(|r| r.error_for_status())
-            .map_err(|e| RuntimeError::Request { endpoint: st.root_url(), message: e.to_string(), status: e.status().map(|s| s.as_u16()) })?
+            .map_err(|e| RuntimeError::Request {
+                endpoint: st.root_url(),
+                message: e.to_string(),
+                status: e.status().map(|s| s.as_u16()),
+            })?
             .json()
             .await
-            .map_err(|e| RuntimeError::Malformed { endpoint: url.clone(), detail: e.to_string() })?;
-        parse_props(&v).ok_or_else(|| RuntimeError::Malformed { endpoint: url, detail: "no n_ctx in /props".into() })
+            .map_err(|e| RuntimeError::Malformed {
+                endpoint: url.clone(),
+                detail: e.to_string(),
+            })?;
+        parse_props(&v).ok_or_else(|| RuntimeError::Malformed {
+            endpoint: url,
+            detail: "no n_ctx in /props".into(),
+        })
     }
 
     /// The state directory (for supervisors and tests).
@@ -328,11 +392,21 @@ impl ServerManager {
 
 /// Reads the fields LLF needs from a `/props` document.
 pub fn parse_props(v: &serde_json::Value) -> Option<ServerProps> {
-    let n_ctx = v.pointer("/default_generation_settings/n_ctx").or_else(|| v.get("n_ctx"))?.as_u64()?;
+    let n_ctx = v
+        .pointer("/default_generation_settings/n_ctx")
+        .or_else(|| v.get("n_ctx"))?
+        .as_u64()?;
     Some(ServerProps {
         context_size: usize::try_from(n_ctx).ok()?,
-        supports_tools: v.pointer("/chat_template_caps/supports_tools").and_then(|b| b.as_bool()).unwrap_or(false),
-        model_path: v.get("model_path").and_then(|m| m.as_str()).unwrap_or_default().to_owned(),
+        supports_tools: v
+            .pointer("/chat_template_caps/supports_tools")
+            .and_then(|b| b.as_bool())
+            .unwrap_or(false),
+        model_path: v
+            .get("model_path")
+            .and_then(|m| m.as_str())
+            .unwrap_or_default()
+            .to_owned(),
     })
 }
 
@@ -368,16 +442,36 @@ mod tests {
 
     #[test]
     fn launch_args_render_params() {
-        let mut s = LocalServer { port: 8123, ..LocalServer::default() };
-        s.server_params.insert("--ctx-size".into(), serde_json::json!(2048));
-        s.server_params.insert("--jinja".into(), serde_json::json!(true));
-        s.server_params.insert("--mlock".into(), serde_json::json!(false));
-        s.server_params.insert("--port".into(), serde_json::json!(9999));
-        s.server_params.insert("--alias".into(), serde_json::json!("smol"));
+        let mut s = LocalServer {
+            port: 8123,
+            ..LocalServer::default()
+        };
+        s.server_params
+            .insert("--ctx-size".into(), serde_json::json!(2048));
+        s.server_params
+            .insert("--jinja".into(), serde_json::json!(true));
+        s.server_params
+            .insert("--mlock".into(), serde_json::json!(false));
+        s.server_params
+            .insert("--port".into(), serde_json::json!(9999));
+        s.server_params
+            .insert("--alias".into(), serde_json::json!("smol"));
         let args = launch_args(&s, std::path::Path::new("/m.gguf"));
         assert_eq!(
             args,
-            ["-m", "/m.gguf", "--host", "127.0.0.1", "--port", "8123", "--ctx-size", "2048", "--jinja", "--alias", "smol"]
+            [
+                "-m",
+                "/m.gguf",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "8123",
+                "--ctx-size",
+                "2048",
+                "--jinja",
+                "--alias",
+                "smol"
+            ]
         );
     }
 
@@ -386,7 +480,14 @@ mod tests {
         let v = serde_json::json!({"default_generation_settings": {"n_ctx": 8192},
             "chat_template_caps": {"supports_tools": false}, "model_path": "/m.gguf"});
         let p = parse_props(&v).unwrap();
-        assert_eq!(p, ServerProps { context_size: 8192, supports_tools: false, model_path: "/m.gguf".into() });
+        assert_eq!(
+            p,
+            ServerProps {
+                context_size: 8192,
+                supports_tools: false,
+                model_path: "/m.gguf".into()
+            }
+        );
         assert!(parse_props(&serde_json::json!({})).is_none());
     }
 }

@@ -12,7 +12,11 @@ use crate::{Result, RuntimeError};
 /// Resolves a bare executable name on `PATH`.
 pub(super) fn find_executable(path: &Path) -> Result<PathBuf> {
     if path.components().count() > 1 {
-        return if path.is_file() { Ok(path.to_owned()) } else { Err(RuntimeError::ServerBinaryMissing(path.to_owned())) };
+        return if path.is_file() {
+            Ok(path.to_owned())
+        } else {
+            Err(RuntimeError::ServerBinaryMissing(path.to_owned()))
+        };
     }
     std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
         .map(|dir| dir.join(path))
@@ -27,7 +31,9 @@ pub(super) fn is_alive(pid: u32, needle: &str) -> bool {
         return false;
     };
     // Field 3, after the parenthesised command name, is the state; Z and X are dead.
-    let state = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next());
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next());
     if matches!(state, Some("Z") | Some("X") | None) {
         return false;
     }
@@ -39,7 +45,9 @@ pub(super) fn is_alive(pid: u32, needle: &str) -> bool {
 /// Sends SIGTERM, waits up to `grace` for the process to go, then sends SIGKILL.
 /// Returns true when SIGKILL was needed.
 pub(super) async fn terminate(pid: u32, needle: &str, grace: Duration) -> bool {
-    let Ok(raw) = i32::try_from(pid) else { return false };
+    let Ok(raw) = i32::try_from(pid) else {
+        return false;
+    };
     let target = Pid::from_raw(raw);
     if signal::kill(target, Signal::SIGTERM).is_err() {
         return false;

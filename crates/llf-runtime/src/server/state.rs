@@ -36,7 +36,11 @@ impl ServerState {
 
     /// `http://host:port`.
     pub fn root_url(&self) -> String {
-        let host = if self.host.contains(':') { format!("[{}]", self.host) } else { self.host.clone() };
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
         format!("http://{host}:{}", self.port)
     }
 }
@@ -67,14 +71,17 @@ pub(super) fn read(state_dir: &Path, name: &str) -> Result<Option<ServerState>> 
 }
 
 pub(super) fn write(state_dir: &Path, state: &ServerState) -> Result<()> {
-    let bytes = serde_json::to_vec_pretty(state).map_err(|e| RuntimeError::Invalid(e.to_string()))?;
+    let bytes =
+        serde_json::to_vec_pretty(state).map_err(|e| RuntimeError::Invalid(e.to_string()))?;
     llf_core::fs::atomic_write(&path(state_dir, &state.name), &bytes, llf_core::fs::PRIVATE)?;
     Ok(())
 }
 
 pub(super) fn remove(state_dir: &Path, name: &str) -> Result<()> {
     match std::fs::remove_file(path(state_dir, name)) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(RuntimeError::io("removing", path(state_dir, name), e)),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(RuntimeError::io("removing", path(state_dir, name), e))
+        }
         _ => Ok(()),
     }
 }

@@ -93,7 +93,12 @@ impl Drop for Supervisor {
     }
 }
 
-async fn watch(manager: Arc<ServerManager>, name: String, policy: RestartPolicy, tx: mpsc::UnboundedSender<SupervisorEvent>) {
+async fn watch(
+    manager: Arc<ServerManager>,
+    name: String,
+    policy: RestartPolicy,
+    tx: mpsc::UnboundedSender<SupervisorEvent>,
+) {
     let mut restarts: VecDeque<Instant> = VecDeque::new();
     let mut backoff = policy.initial_backoff;
     loop {
@@ -109,11 +114,17 @@ async fn watch(manager: Arc<ServerManager>, name: String, policy: RestartPolicy,
         tracing::warn!(server = %name, pid = st.pid, "llama-server died; restarting");
         loop {
             let now = Instant::now();
-            while restarts.front().is_some_and(|t| now.duration_since(*t) > policy.window) {
+            while restarts
+                .front()
+                .is_some_and(|t| now.duration_since(*t) > policy.window)
+            {
                 restarts.pop_front();
             }
             if restarts.len() as u32 >= policy.max_restarts {
-                let _ = tx.send(SupervisorEvent::CrashLoop { restarts: restarts.len() as u32, log: st.log_file.clone() });
+                let _ = tx.send(SupervisorEvent::CrashLoop {
+                    restarts: restarts.len() as u32,
+                    log: st.log_file.clone(),
+                });
                 tracing::error!(server = %name, restarts = restarts.len(), "crash loop: giving up");
                 return;
             }
@@ -122,11 +133,16 @@ async fn watch(manager: Arc<ServerManager>, name: String, policy: RestartPolicy,
             backoff = (backoff * 2).min(policy.max_backoff);
             match manager.start(Some(&name), |_| {}).await {
                 Ok(new) => {
-                    let _ = tx.send(SupervisorEvent::Restarted { pid: new.pid, attempt: restarts.len() as u32 });
+                    let _ = tx.send(SupervisorEvent::Restarted {
+                        pid: new.pid,
+                        attempt: restarts.len() as u32,
+                    });
                     break;
                 }
                 Err(e) => {
-                    let _ = tx.send(SupervisorEvent::RestartFailed { error: e.to_string() });
+                    let _ = tx.send(SupervisorEvent::RestartFailed {
+                        error: e.to_string(),
+                    });
                     // start() removed the state file on failure; keep trying within the policy.
                     if let Err(e) = state::write(manager.state_dir(), &st) {
                         tracing::warn!(error = %e, "cannot keep the server state while restarting");

@@ -6,7 +6,9 @@ use futures::StreamExt;
 use llf_config::schema::RequestQueueSettings;
 use llf_config::{ConfigFile, Environment};
 use llf_core::chat::ChatMessage;
-use llf_runtime::{ChatClient, ChatEvent, ChatRequest, EndpointSpec, RequestQueue, Runtime, RuntimeError, Target};
+use llf_runtime::{
+    ChatClient, ChatEvent, ChatRequest, EndpointSpec, RequestQueue, Runtime, RuntimeError, Target,
+};
 use llf_testkit::{FakeServer, Reply, chunk};
 use serde_json::json;
 
@@ -17,14 +19,23 @@ fn remote(dir: &std::path::Path, base_url: &str, extra: serde_json::Value) -> Co
         "local_llm_servers": []
     });
     crate::merge(&mut raw, extra);
-    ConfigFile::from_value(dir.join("config.json"), raw, true, &Environment::with_home(dir)).unwrap()
+    ConfigFile::from_value(
+        dir.join("config.json"),
+        raw,
+        true,
+        &Environment::with_home(dir),
+    )
+    .unwrap()
 }
 
 fn user(text: &str) -> ChatRequest {
     ChatRequest::new(vec![ChatMessage::user(text)])
 }
 
-async fn collect(client: &ChatClient, req: ChatRequest) -> (Vec<ChatEvent>, Result<(), RuntimeError>) {
+async fn collect(
+    client: &ChatClient,
+    req: ChatRequest,
+) -> (Vec<ChatEvent>, Result<(), RuntimeError>) {
     match client.stream(req).await {
         Ok(mut s) => {
             let mut events = Vec::new();
@@ -59,15 +70,29 @@ async fn remote_endpoint_gets_the_api_key_and_model() {
 
 #[tokio::test]
 async fn http_500_then_success_is_retried() {
-    let fake = FakeServer::scripted(vec![Reply::error(500, "boom"), Reply::error(503, "busy"), Reply::completion("ok now")]).await;
+    let fake = FakeServer::scripted(vec![
+        Reply::error(500, "boom"),
+        Reply::error(503, "busy"),
+        Reply::completion("ok now"),
+    ])
+    .await;
     let dir = tempfile::tempdir().unwrap();
-    let rt = Runtime::new(remote(dir.path(), &fake.base_url(), json!({})).config(), &remote(dir.path(), &fake.base_url(), json!({})).paths().clone());
+    let rt = Runtime::new(
+        remote(dir.path(), &fake.base_url(), json!({})).config(),
+        &remote(dir.path(), &fake.base_url(), json!({}))
+            .paths()
+            .clone(),
+    );
     let answer = rt.remote_client().complete(user("hi")).await.unwrap();
     assert_eq!(answer.content, "ok now");
     assert_eq!(fake.requests().len(), 3);
 
     // Streaming retries before the first byte too.
-    let fake = FakeServer::scripted(vec![Reply::error(502, "gateway"), Reply::stream_text(&["a", "b"])]).await;
+    let fake = FakeServer::scripted(vec![
+        Reply::error(502, "gateway"),
+        Reply::stream_text(&["a", "b"]),
+    ])
+    .await;
     let file = remote(dir.path(), &fake.base_url(), json!({}));
     let rt = Runtime::new(file.config(), file.paths());
     let (events, res) = collect(&rt.remote_client(), user("hi")).await;
@@ -82,15 +107,37 @@ async fn persistent_errors_and_client_errors_are_reported() {
     let file = remote(dir.path(), &fake.base_url(), json!({}));
     let rt = Runtime::new(file.config(), file.paths());
     let err = rt.remote_client().complete(user("hi")).await.unwrap_err();
-    assert!(matches!(err, RuntimeError::Request { status: Some(500), .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            RuntimeError::Request {
+                status: Some(500),
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert!(err.to_string().contains("always broken"));
-    assert_eq!(fake.requests().len(), 3, "one try and max_retries=2 retries");
+    assert_eq!(
+        fake.requests().len(),
+        3,
+        "one try and max_retries=2 retries"
+    );
 
     let fake = FakeServer::scripted(vec![Reply::error(401, "bad key")]).await;
     let file = remote(dir.path(), &fake.base_url(), json!({}));
     let rt = Runtime::new(file.config(), file.paths());
     let err = rt.remote_client().complete(user("hi")).await.unwrap_err();
-    assert!(matches!(err, RuntimeError::Request { status: Some(401), .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            RuntimeError::Request {
+                status: Some(401),
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert_eq!(fake.requests().len(), 1, "4xx is not retried");
     assert!(!err.is_transient());
 }
@@ -99,11 +146,18 @@ async fn persistent_errors_and_client_errors_are_reported() {
 async fn a_hanging_server_times_out() {
     let fake = FakeServer::scripted(vec![Reply::Hang]).await;
     let dir = tempfile::tempdir().unwrap();
-    let file = remote(dir.path(), &fake.base_url(), json!({"llm_endpoint": {"request_timeout": 1}}));
+    let file = remote(
+        dir.path(),
+        &fake.base_url(),
+        json!({"llm_endpoint": {"request_timeout": 1}}),
+    );
     let rt = Runtime::new(file.config(), file.paths());
     let t = Instant::now();
     let err = rt.remote_client().complete(user("hi")).await.unwrap_err();
-    assert!(matches!(err, RuntimeError::Timeout { secs: 1, .. }), "{err}");
+    assert!(
+        matches!(err, RuntimeError::Timeout { secs: 1, .. }),
+        "{err}"
+    );
     assert!(t.elapsed() < Duration::from_secs(5));
 
     // A stream whose next piece does not come in time ends with a timeout error.
@@ -111,14 +165,25 @@ async fn a_hanging_server_times_out() {
         chunk(json!({"content": "par"}), serde_json::Value::Null).to_string(),
         chunk(json!({"content": "tial"}), serde_json::Value::Null).to_string(),
     ];
-    let fake = FakeServer::start(move |_, _| Reply::Sse { events: stall.clone(), delay: Duration::from_secs(3) }).await;
-    let file = remote(dir.path(), &fake.base_url(), json!({"llm_endpoint": {"request_timeout": 1}}));
+    let fake = FakeServer::start(move |_, _| Reply::Sse {
+        events: stall.clone(),
+        delay: Duration::from_secs(3),
+    })
+    .await;
+    let file = remote(
+        dir.path(),
+        &fake.base_url(),
+        json!({"llm_endpoint": {"request_timeout": 1}}),
+    );
     let rt = Runtime::new(file.config(), file.paths());
     // The response headers arrive at once; the first piece only after 3 s, past the timeout.
     let (events, res) = collect(&rt.remote_client(), user("hi")).await;
     res.unwrap();
     match events.last() {
-        Some(ChatEvent::Error { error: RuntimeError::Timeout { .. }, partial }) => assert_eq!(partial.content, ""),
+        Some(ChatEvent::Error {
+            error: RuntimeError::Timeout { .. },
+            partial,
+        }) => assert_eq!(partial.content, ""),
         other => panic!("{other:?}"),
     }
 }
@@ -126,7 +191,11 @@ async fn a_hanging_server_times_out() {
 #[tokio::test]
 async fn malformed_sse_ends_the_stream_with_an_error_and_the_partial_text() {
     let good = chunk(json!({"content": "Hello"}), serde_json::Value::Null).to_string();
-    let fake = FakeServer::scripted(vec![Reply::Sse { events: vec![good, "{not json".into()], delay: Duration::ZERO }]).await;
+    let fake = FakeServer::scripted(vec![Reply::Sse {
+        events: vec![good, "{not json".into()],
+        delay: Duration::ZERO,
+    }])
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let file = remote(dir.path(), &fake.base_url(), json!({}));
     let rt = Runtime::new(file.config(), file.paths());
@@ -134,7 +203,10 @@ async fn malformed_sse_ends_the_stream_with_an_error_and_the_partial_text() {
     res.unwrap();
     assert!(matches!(&events[0], ChatEvent::Token(t) if t == "Hello"));
     match events.last() {
-        Some(ChatEvent::Error { error: RuntimeError::Malformed { detail, .. }, partial }) => {
+        Some(ChatEvent::Error {
+            error: RuntimeError::Malformed { detail, .. },
+            partial,
+        }) => {
             assert!(detail.contains("not json"), "{detail}");
             assert_eq!(partial.content, "Hello");
         }
@@ -154,15 +226,24 @@ async fn streamed_tool_call_deltas_are_assembled() {
         chunk(json!({}), json!("tool_calls")).to_string(),
         "[DONE]".into(),
     ];
-    let fake = FakeServer::scripted(vec![Reply::Sse { events, delay: Duration::ZERO }]).await;
+    let fake = FakeServer::scripted(vec![Reply::Sse {
+        events,
+        delay: Duration::ZERO,
+    }])
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let file = remote(dir.path(), &fake.base_url(), json!({}));
     let rt = Runtime::new(file.config(), file.paths());
     let (events, res) = collect(&rt.remote_client(), user("weather?")).await;
     res.unwrap();
-    let deltas = events.iter().filter(|e| matches!(e, ChatEvent::ToolCallDelta { .. })).count();
+    let deltas = events
+        .iter()
+        .filter(|e| matches!(e, ChatEvent::ToolCallDelta { .. }))
+        .count();
     assert_eq!(deltas, 3);
-    let Some(ChatEvent::Done(c)) = events.last() else { panic!("{events:?}") };
+    let Some(ChatEvent::Done(c)) = events.last() else {
+        panic!("{events:?}")
+    };
     assert_eq!(c.finish_reason.as_deref(), Some("tool_calls"));
     assert_eq!(c.tool_calls.len(), 2);
     assert_eq!(c.tool_calls[0].name, "get_weather");
@@ -174,7 +255,10 @@ async fn streamed_tool_call_deltas_are_assembled() {
 #[tokio::test]
 async fn a_full_queue_refuses_at_once() {
     let fake = FakeServer::scripted(vec![Reply::Sse {
-        events: vec![chunk(json!({"content": "slow"}), serde_json::Value::Null).to_string(), "[DONE]".into()],
+        events: vec![
+            chunk(json!({"content": "slow"}), serde_json::Value::Null).to_string(),
+            "[DONE]".into(),
+        ],
         delay: Duration::from_millis(500),
     }])
     .await;
@@ -185,12 +269,15 @@ async fn a_full_queue_refuses_at_once() {
         timeout: Duration::from_secs(10),
         max_retries: 0,
     };
-    let queue = RequestQueue::new(fake.base_url(), &RequestQueueSettings {
-        max_size: 1,
-        max_requests_per_second: 100.0,
-        max_concurrent: 1,
-        burst_size: None,
-    });
+    let queue = RequestQueue::new(
+        fake.base_url(),
+        &RequestQueueSettings {
+            max_size: 1,
+            max_requests_per_second: 100.0,
+            max_concurrent: 1,
+            burst_size: None,
+        },
+    );
     let client = ChatClient::new(spec, queue.clone());
     // One running (holds the slot while its stream lives), one waiting, the third is refused.
     let running = client.stream(user("1")).await.unwrap();
@@ -201,10 +288,30 @@ async fn a_full_queue_refuses_at_once() {
     }
     let t = Instant::now();
     let err = client.stream(user("3")).await.err().unwrap();
-    assert!(matches!(err, RuntimeError::QueueFull { max_size: 1, .. }), "{err}");
+    assert!(
+        matches!(err, RuntimeError::QueueFull { max_size: 1, .. }),
+        "{err}"
+    );
     assert!(t.elapsed() < Duration::from_millis(200));
     assert_eq!(queue.stats().rejected, 1);
     drop(running);
     waiting.await.unwrap().unwrap();
     assert_eq!(queue.stats().admitted, 2);
+}
+
+#[tokio::test]
+async fn a_non_streaming_body_to_a_streaming_request_is_an_error() {
+    let fake = FakeServer::scripted(vec![Reply::completion("not a stream")]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = remote(dir.path(), &fake.base_url(), json!({}));
+    let rt = Runtime::new(file.config(), file.paths());
+    let (events, res) = collect(&rt.remote_client(), user("hi")).await;
+    res.unwrap();
+    match events.last() {
+        Some(ChatEvent::Error {
+            error: RuntimeError::Malformed { detail, .. },
+            ..
+        }) => assert!(detail.contains("no streamed events"), "{detail}"),
+        other => panic!("{other:?}"),
+    }
 }

@@ -3,8 +3,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
 mod fake_endpoint;
+mod models;
 mod real_server;
 mod server_errors;
+mod tool_loop;
 
 use std::path::Path;
 
@@ -29,14 +31,23 @@ pub(crate) fn local_config(dir: &Path, names: &[&str], extra: serde_json::Value)
         "inference_params": {"temperature": 0.0, "max_tokens": 24, "seed": 42},
     });
     merge(&mut raw, extra);
-    ConfigFile::from_value(dir.join("config.json"), raw, true, &Environment::with_home(dir)).unwrap()
+    ConfigFile::from_value(
+        dir.join("config.json"),
+        raw,
+        true,
+        &Environment::with_home(dir),
+    )
+    .unwrap()
 }
 
 pub(crate) fn merge(base: &mut serde_json::Value, extra: serde_json::Value) {
     if let (Some(b), serde_json::Value::Object(e)) = (base.as_object_mut(), extra) {
         for (k, v) in e {
             match (b.get_mut(&k), v) {
-                (Some(existing @ serde_json::Value::Object(_)), v @ serde_json::Value::Object(_)) => merge(existing, v),
+                (
+                    Some(existing @ serde_json::Value::Object(_)),
+                    v @ serde_json::Value::Object(_),
+                ) => merge(existing, v),
                 (_, v) => {
                     b.insert(k, v);
                 }
@@ -47,6 +58,12 @@ pub(crate) fn merge(base: &mut serde_json::Value, extra: serde_json::Value) {
 
 pub(crate) fn pid_alive(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| !matches!(s.rsplit_once(')').and_then(|(_, r)| r.split_whitespace().next()), Some("Z") | Some("X")))
+        .map(|s| {
+            !matches!(
+                s.rsplit_once(')')
+                    .and_then(|(_, r)| r.split_whitespace().next()),
+                Some("Z") | Some("X")
+            )
+        })
         .unwrap_or(false)
 }

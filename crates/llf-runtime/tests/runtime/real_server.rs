@@ -16,10 +16,16 @@ async fn stream_and_complete_with_the_real_model_then_stop() {
     let rt = Runtime::new(file.config(), file.paths());
 
     let phases = std::sync::Mutex::new(Vec::new());
-    let conn = rt.connect(&Target::Default, |p| phases.lock().unwrap().push(p)).await.unwrap();
+    let conn = rt
+        .connect(&Target::Default, |p| phases.lock().unwrap().push(p))
+        .await
+        .unwrap();
     let state = conn.server.clone().unwrap();
     let phases = phases.into_inner().unwrap();
-    assert!(matches!(phases.first(), Some(StartPhase::Spawned { .. })), "{phases:?}");
+    assert!(
+        matches!(phases.first(), Some(StartPhase::Spawned { .. })),
+        "{phases:?}"
+    );
     assert_eq!(phases.last(), Some(&StartPhase::Ready));
     assert!(pid_alive(state.pid));
     // The window comes from /props (--ctx-size 2048) and the template has no native tools.
@@ -27,11 +33,17 @@ async fn stream_and_complete_with_the_real_model_then_stop() {
     assert!(!conn.supports_tools);
 
     // A second connect finds the running server instead of starting another.
-    let again = rt.connect(&Target::Server("smol".into()), |_| {}).await.unwrap();
+    let again = rt
+        .connect(&Target::Server("smol".into()), |_| {})
+        .await
+        .unwrap();
     assert_eq!(again.server.unwrap().pid, state.pid);
 
     let session = rt.session(&conn, rt.prompt_builder());
-    let prompt = session.prepare("What is the capital of France? Answer in one word.").await.unwrap();
+    let prompt = session
+        .prepare("What is the capital of France? Answer in one word.")
+        .await
+        .unwrap();
     assert!(prompt.prompt_tokens.unwrap() > 10);
     let mut stream = session.stream(&prompt).await.unwrap();
     let mut tokens = 0;
@@ -52,26 +64,47 @@ async fn stream_and_complete_with_the_real_model_then_stop() {
     assert!(tokens >= 1);
     assert_eq!(done.content, text);
     assert!(done.usage_reported, "llama-server reports usage");
-    assert!(done.usage.prompt_tokens > 10 && done.usage.completion_tokens >= 1, "{:?}", done.usage);
+    assert!(
+        done.usage.prompt_tokens > 10 && done.usage.completion_tokens >= 1,
+        "{:?}",
+        done.usage
+    );
     assert!(done.metrics.time_to_first_token <= done.metrics.total);
-    assert!(text.to_lowercase().contains("paris"), "SmolLM2 at temperature 0 names Paris: {text:?}");
+    assert!(
+        text.to_lowercase().contains("paris"),
+        "SmolLM2 at temperature 0 names Paris: {text:?}"
+    );
 
-    let whole = conn.client.complete(ChatRequest::new(prompt.messages.clone()).params(session.params().clone())).await.unwrap();
+    let whole = conn
+        .client
+        .complete(ChatRequest::new(prompt.messages.clone()).params(session.params().clone()))
+        .await
+        .unwrap();
     assert!(!whole.content.is_empty());
     assert!(whole.usage_reported);
 
     // Both requests were profiled and persisted.
     let records = rt.profile_log().read(None).unwrap();
     assert_eq!(records.len(), 2, "{records:?}");
-    assert!(records.iter().all(|r| r.success && r.prompt_tokens > 0 && r.completion_tokens > 0));
+    assert!(
+        records
+            .iter()
+            .all(|r| r.success && r.prompt_tokens > 0 && r.completion_tokens > 0)
+    );
     assert!(records[0].streamed && !records[1].streamed);
     assert!(records[0].ttft_ms > 0.0 && records[0].ttft_ms <= records[0].total_ms);
 
     // Stopping leaves no process and no state behind.
     assert!(rt.servers().stop("smol").await.unwrap());
     assert!(!pid_alive(state.pid));
-    assert_eq!(rt.servers().status("smol").await.unwrap(), ServerStatus::Stopped);
-    assert!(!rt.servers().stop("smol").await.unwrap(), "stopping twice is harmless");
+    assert_eq!(
+        rt.servers().status("smol").await.unwrap(),
+        ServerStatus::Stopped
+    );
+    assert!(
+        !rt.servers().stop("smol").await.unwrap(),
+        "stopping twice is harmless"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -79,7 +112,10 @@ async fn two_servers_on_two_ports_and_a_later_process_sees_them() {
     let dir = tempfile::tempdir().unwrap();
     let file = local_config(dir.path(), &["a", "b"], serde_json::json!({}));
     let rt = Runtime::new(file.config(), file.paths());
-    let (a, b) = tokio::join!(rt.servers().start(Some("a"), |_| {}), rt.servers().start(Some("b"), |_| {}));
+    let (a, b) = tokio::join!(
+        rt.servers().start(Some("a"), |_| {}),
+        rt.servers().start(Some("b"), |_| {})
+    );
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_ne!(a.port, b.port);
     assert_ne!(a.pid, b.pid);
@@ -88,10 +124,22 @@ async fn two_servers_on_two_ports_and_a_later_process_sees_them() {
     let other = Runtime::new(file.config(), file.paths());
     let list = other.servers().list().await.unwrap();
     assert_eq!(list.len(), 2);
-    assert!(list.iter().all(|(_, s)| matches!(s, ServerStatus::Running(_))));
-    let conn = other.connect(&Target::Server("b".into()), |_| {}).await.unwrap();
+    assert!(
+        list.iter()
+            .all(|(_, s)| matches!(s, ServerStatus::Running(_)))
+    );
+    let conn = other
+        .connect(&Target::Server("b".into()), |_| {})
+        .await
+        .unwrap();
     assert_eq!(conn.server.as_ref().unwrap().pid, b.pid);
-    let answer = conn.client.complete(ChatRequest::new(vec![llf_core::chat::ChatMessage::user("Say hello.")])).await.unwrap();
+    let answer = conn
+        .client
+        .complete(ChatRequest::new(vec![llf_core::chat::ChatMessage::user(
+            "Say hello.",
+        )]))
+        .await
+        .unwrap();
     assert!(!answer.content.is_empty());
 
     // The other process stops them: SIGTERM works on processes it did not start.
@@ -110,20 +158,37 @@ async fn a_crashed_server_is_restarted_by_the_supervisor() {
     let file = local_config(dir.path(), &["sup"], serde_json::json!({}));
     let rt = Runtime::new(file.config(), file.paths());
     let first = rt.servers().start(Some("sup"), |_| {}).await.unwrap();
-    let policy = RestartPolicy { poll: Duration::from_millis(100), initial_backoff: Duration::from_millis(50), ..RestartPolicy::default() };
+    let policy = RestartPolicy {
+        poll: Duration::from_millis(100),
+        initial_backoff: Duration::from_millis(50),
+        ..RestartPolicy::default()
+    };
     let mut sup = Supervisor::start(Arc::clone(rt.servers()), "sup".into(), policy);
 
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(first.pid as i32), nix::sys::signal::Signal::SIGKILL).unwrap();
-    let event = tokio::time::timeout(Duration::from_secs(120), sup.next_event()).await.unwrap().unwrap();
-    let SupervisorEvent::Restarted { pid, attempt } = event else { panic!("{event:?}") };
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(first.pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let event = tokio::time::timeout(Duration::from_secs(120), sup.next_event())
+        .await
+        .unwrap()
+        .unwrap();
+    let SupervisorEvent::Restarted { pid, attempt } = event else {
+        panic!("{event:?}")
+    };
     assert_ne!(pid, first.pid);
     assert_eq!(attempt, 1);
-    let ServerStatus::Running(now) = rt.servers().status("sup").await.unwrap() else { panic!("not running") };
+    let ServerStatus::Running(now) = rt.servers().status("sup").await.unwrap() else {
+        panic!("not running")
+    };
     assert_eq!(now.pid, pid);
 
     // An intentional stop ends supervision without a restart.
     rt.servers().stop("sup").await.unwrap();
-    let end = tokio::time::timeout(Duration::from_secs(5), sup.next_event()).await.unwrap();
+    let end = tokio::time::timeout(Duration::from_secs(5), sup.next_event())
+        .await
+        .unwrap();
     assert_eq!(end, None);
     assert!(!pid_alive(pid));
 }

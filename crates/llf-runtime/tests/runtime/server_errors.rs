@@ -42,7 +42,10 @@ async fn missing_binary_missing_model_and_unknown_server() {
     assert!(err.to_string().contains("/nope/model.gguf"));
 
     let err = rt.servers().start(Some("zzz"), |_| {}).await.unwrap_err();
-    assert!(err.to_string().contains("no server named `zzz`") && err.to_string().contains("y"), "{err}");
+    assert!(
+        err.to_string().contains("no server named `zzz`") && err.to_string().contains("y"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -50,20 +53,39 @@ async fn port_in_use_is_reported() {
     let dir = tempfile::tempdir().unwrap();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
-    let file = local_config(dir.path(), &["p"], json!({"local_llm_servers": [{"name": "p", "port": port}]}));
+    let file = local_config(
+        dir.path(),
+        &["p"],
+        json!({"local_llm_servers": [{"name": "p", "port": port}]}),
+    );
     // merge replaced the server entry: restore binary and model.
     let mut file = file;
-    file.set("local_llm_servers[0].llama_server_path", components::llama_server().to_str().unwrap()).unwrap();
-    file.set("local_llm_servers[0].model_path", components::model().to_str().unwrap()).unwrap();
+    file.set(
+        "local_llm_servers[0].llama_server_path",
+        components::llama_server().to_str().unwrap(),
+    )
+    .unwrap();
+    file.set(
+        "local_llm_servers[0].model_path",
+        components::model().to_str().unwrap(),
+    )
+    .unwrap();
     let rt = Runtime::new(file.config(), file.paths());
     let err = rt.servers().start(Some("p"), |_| {}).await.unwrap_err();
-    assert!(matches!(err, RuntimeError::PortInUse { port: p, .. } if p == port), "{err}");
+    assert!(
+        matches!(err, RuntimeError::PortInUse { port: p, .. } if p == port),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn a_server_dying_at_start_shows_its_last_log_lines() {
     let dir = tempfile::tempdir().unwrap();
-    let fake = script(dir.path(), "llama-server", "echo 'error: unsupported model architecture: foo' >&2\nexit 3");
+    let fake = script(
+        dir.path(),
+        "llama-server",
+        "echo 'error: unsupported model architecture: foo' >&2\nexit 3",
+    );
     let file = local_config(
         dir.path(),
         &["d"],
@@ -78,7 +100,10 @@ async fn a_server_dying_at_start_shows_its_last_log_lines() {
         }
         other => panic!("{other}"),
     }
-    assert_eq!(rt.servers().status("d").await.unwrap(), ServerStatus::Stopped);
+    assert_eq!(
+        rt.servers().status("d").await.unwrap(),
+        ServerStatus::Stopped
+    );
 }
 
 #[tokio::test]
@@ -96,7 +121,10 @@ async fn a_stale_state_file_is_detected_and_removed() {
         .to_string(),
     )
     .unwrap();
-    assert_eq!(rt.servers().status("s").await.unwrap(), ServerStatus::Stopped);
+    assert_eq!(
+        rt.servers().status("s").await.unwrap(),
+        ServerStatus::Stopped
+    );
     assert!(!servers.join("s.json").exists());
 }
 
@@ -131,7 +159,10 @@ async fn a_crash_loop_is_reported_instead_of_retried_forever() {
     let mut sup = Supervisor::start(Arc::clone(rt.servers()), "c".into(), policy);
     let mut failures = 0;
     loop {
-        let ev = tokio::time::timeout(Duration::from_secs(30), sup.next_event()).await.unwrap().unwrap();
+        let ev = tokio::time::timeout(Duration::from_secs(30), sup.next_event())
+            .await
+            .unwrap()
+            .unwrap();
         match ev {
             SupervisorEvent::RestartFailed { error } => {
                 failures += 1;
@@ -145,5 +176,10 @@ async fn a_crash_loop_is_reported_instead_of_retried_forever() {
         }
     }
     assert_eq!(failures, 3);
-    assert_eq!(tokio::time::timeout(Duration::from_secs(5), sup.next_event()).await.unwrap(), None);
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(5), sup.next_event())
+            .await
+            .unwrap(),
+        None
+    );
 }

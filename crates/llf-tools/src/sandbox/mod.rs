@@ -326,8 +326,7 @@ fn classify(
         || out.contains("\"MemoryError")
     {
         Some(Violation::MemoryLimit)
-    } else if stderr.contains("Resource temporarily unavailable") || out.contains("BlockingIOError")
-    {
+    } else if stderr.contains("fork") && stderr.contains("Resource temporarily unavailable") {
         Some(Violation::ProcessLimit)
     } else {
         None

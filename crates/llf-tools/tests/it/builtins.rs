@@ -223,3 +223,39 @@ async fn web_fetch_gets_allowed_pages_with_a_size_cap() {
     );
     assert!(err.contains("redirect"), "{err}");
 }
+
+#[tokio::test]
+async fn memory_tools_store_and_find_facts_in_a_real_database() {
+    let b = Bench::new();
+    let store = llf_memory::MemoryStore::open(b.dir.path().join("memory.db"))
+        .await
+        .unwrap();
+    let memory =
+        llf_memory::MemoryContext::new(store, llf_config::schema::MemorySettings::default());
+    let mut set = b.set();
+    for t in llf_tools::memory::memory_tools(memory) {
+        set.register_native(t);
+    }
+    let r = llf_tools::ToolRegistry::builder(set)
+        .work_root(b.work())
+        .build();
+    let out = r
+        .execute(&call(
+            "memory_store",
+            json!({"content": "The user's cat is called Miso"}),
+        ))
+        .await;
+    assert!(out.success, "{out:?}");
+    let out = r
+        .execute(&call("memory_search", json!({"query": "cat name"})))
+        .await;
+    assert!(out.success, "{out:?}");
+    let hits = out.content.as_array().unwrap();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0]["content"], "The user's cat is called Miso");
+    let err = error_of(
+        &r.execute(&call("memory_store", json!({"content": ""})))
+            .await,
+    );
+    assert!(err.contains("/content"), "{err}");
+}

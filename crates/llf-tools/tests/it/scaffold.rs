@@ -19,6 +19,9 @@ async fn generated_tool_passes(lang: ToolLang) {
         ],
     };
     let dir = create_tool(&b.tools_dir(), &t).unwrap();
+    if lang == ToolLang::Rust {
+        llf_tools::scaffold::build_rust_tool(&dir).await.unwrap();
+    }
     for f in [
         "config.json",
         "tool_definition.json",
@@ -47,6 +50,11 @@ async fn python_tool_passes_its_test() {
 #[tokio::test]
 async fn bash_tool_passes_its_test() {
     generated_tool_passes(ToolLang::Bash).await;
+}
+
+#[tokio::test]
+async fn rust_tool_builds_and_passes_its_test() {
+    generated_tool_passes(ToolLang::Rust).await;
 }
 
 #[test]

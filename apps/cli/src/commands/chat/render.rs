@@ -6,6 +6,8 @@ use std::time::Duration;
 use futures::StreamExt;
 use llf_runtime::{BuiltPrompt, ChatEvent, ChatStream, Completion, RuntimeError};
 
+use super::record::{AnswerRow, Recorder};
+
 /// How a streamed answer ended.
 pub(crate) enum Outcome {
     /// Complete.
@@ -17,8 +19,13 @@ pub(crate) enum Outcome {
 }
 
 /// Prints tokens to stdout as they arrive until the answer ends or Ctrl-C is pressed (which
-/// drops the stream, cancelling the request).
-pub(crate) async fn stream_to_stdout(mut stream: ChatStream, prompt_build: Duration) -> anyhow::Result<Outcome> {
+/// drops the stream, cancelling the request). With `save`, the text so far is written to the
+/// history as it grows.
+pub(crate) async fn stream_to_stdout(
+    mut stream: ChatStream,
+    prompt_build: Duration,
+    mut save: Option<(&Recorder, &mut AnswerRow)>,
+) -> anyhow::Result<Outcome> {
     let mut out = std::io::stdout();
     let mut text = String::new();
     let ctrl_c = tokio::signal::ctrl_c();
@@ -35,6 +42,9 @@ pub(crate) async fn stream_to_stdout(mut stream: ChatStream, prompt_build: Durat
                     text.push_str(&t);
                     out.write_all(t.as_bytes())?;
                     out.flush()?;
+                    if let Some((rec, row)) = save.as_mut() {
+                        rec.progress(row, &text).await;
+                    }
                 }
                 Some(ChatEvent::Done(c)) => {
                     if !c.content.ends_with('\n') {
@@ -78,7 +88,10 @@ pub(crate) fn debug_prompt(built: &BuiltPrompt) {
         tracing::debug!(provider = %ctx.provider, items = ctx.section.items.len(), elapsed_ms = ctx.elapsed.as_secs_f64() * 1e3, "context added");
     }
     if built.trimmed_messages > 0 {
-        tracing::info!(trimmed = built.trimmed_messages, "oldest messages dropped to fit the context window");
+        tracing::info!(
+            trimmed = built.trimmed_messages,
+            "oldest messages dropped to fit the context window"
+        );
     }
     tracing::debug!(messages = built.messages.len(), prompt_tokens = ?built.prompt_tokens, "final prompt");
 }

@@ -12,16 +12,29 @@ struct Transcript {
     messages: Vec<ChatMessage>,
 }
 
-pub(crate) fn save(path: &Path, system_prompt: Option<&str>, messages: &[ChatMessage]) -> anyhow::Result<()> {
-    let t = Transcript { version: 1, system_prompt: system_prompt.map(str::to_owned), messages: messages.to_vec() };
+pub(crate) fn save(
+    path: &Path,
+    system_prompt: Option<&str>,
+    messages: &[ChatMessage],
+) -> anyhow::Result<()> {
+    let t = Transcript {
+        version: 1,
+        system_prompt: system_prompt.map(str::to_owned),
+        messages: messages.to_vec(),
+    };
     let bytes = serde_json::to_vec_pretty(&t)?;
     llf_core::fs::atomic_write(path, &bytes, llf_core::fs::PRIVATE)?;
     Ok(())
 }
 
 pub(crate) fn load(path: &Path) -> anyhow::Result<(Option<String>, Vec<ChatMessage>)> {
-    let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-    let t: Transcript = serde_json::from_slice(&bytes)
-        .map_err(|e| anyhow::anyhow!("{} is not a conversation saved with /save: {e}", path.display()))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let t: Transcript = serde_json::from_slice(&bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not a conversation saved with /save: {e}",
+            path.display()
+        )
+    })?;
     Ok((t.system_prompt, t.messages))
 }

@@ -16,11 +16,21 @@ async fn stores_can_be_created_listed_enabled_and_disabled() {
     ));
     for bad in ["", "has space", "semi;colon", &"x".repeat(65)] {
         assert!(
-            matches!(d.mem.create_store(bad, "").await, Err(MemoryError::InvalidStoreName(_))),
+            matches!(
+                d.mem.create_store(bad, "").await,
+                Err(MemoryError::InvalidStoreName(_))
+            ),
             "{bad:?}"
         );
     }
-    let names: Vec<String> = d.mem.list_stores().await.unwrap().into_iter().map(|s| s.name).collect();
+    let names: Vec<String> = d
+        .mem
+        .list_stores()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
     assert_eq!(names, ["notes", "work"]);
     let s = d.mem.set_enabled("work", false).await.unwrap();
     assert!(!s.enabled);
@@ -74,9 +84,19 @@ async fn add_get_update_round_trip_and_count_accesses() {
         .unwrap();
     assert_eq!(up.tags, ["drinks", "people"], "untouched fields stay");
     assert!(up.updated_at >= m.updated_at);
-    let hits = d.mem.search("notes", &SearchQuery::new().text("black")).await.unwrap();
+    let hits = d
+        .mem
+        .search("notes", &SearchQuery::new().text("black"))
+        .await
+        .unwrap();
     assert_eq!(hits.len(), 1, "the index follows content edits");
-    assert!(d.mem.search("notes", &SearchQuery::new().text("green")).await.unwrap().is_empty());
+    assert!(
+        d.mem
+            .search("notes", &SearchQuery::new().text("green"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let ids: Vec<String> = d
         .mem
@@ -104,7 +124,9 @@ async fn bad_input_is_refused_and_changes_nothing() {
     ));
     for bad in [-0.1, 1.01, f64::NAN, f64::INFINITY] {
         assert!(matches!(
-            d.mem.add("notes", NewMemory::new("x").importance(bad)).await,
+            d.mem
+                .add("notes", NewMemory::new("x").importance(bad))
+                .await,
             Err(MemoryError::InvalidImportance(_))
         ));
     }
@@ -117,7 +139,13 @@ async fn bad_input_is_refused_and_changes_nothing() {
     ));
     assert!(matches!(
         d.mem
-            .update(&m.id, MemoryUpdate { importance: Some(7.0), ..Default::default() })
+            .update(
+                &m.id,
+                MemoryUpdate {
+                    importance: Some(7.0),
+                    ..Default::default()
+                }
+            )
             .await,
         Err(MemoryError::InvalidImportance(_))
     ));
@@ -132,18 +160,56 @@ async fn bad_input_is_refused_and_changes_nothing() {
 #[tokio::test]
 async fn delete_hides_restore_brings_back_purge_removes() {
     let d = db().await;
-    let a = d.mem.add("notes", NewMemory::new("the spare key is under the mat")).await.unwrap();
-    let b = d.mem.add("notes", NewMemory::new("the wifi password is on the fridge")).await.unwrap();
+    let a = d
+        .mem
+        .add("notes", NewMemory::new("the spare key is under the mat"))
+        .await
+        .unwrap();
+    let b = d
+        .mem
+        .add(
+            "notes",
+            NewMemory::new("the wifi password is on the fridge"),
+        )
+        .await
+        .unwrap();
 
     let gone = d.mem.delete(&a.id).await.unwrap();
     assert_eq!(gone.store, "notes");
     assert!(gone.preview.starts_with("the spare key"));
-    assert!(d.mem.search("notes", &SearchQuery::new().text("key")).await.unwrap().is_empty());
-    assert_eq!(d.mem.search("notes", &SearchQuery::new()).await.unwrap().len(), 1);
-    assert!(matches!(d.mem.get(&a.id).await, Err(MemoryError::Deleted(_))));
-    assert!(matches!(d.mem.delete(&a.id).await, Err(MemoryError::Deleted(_))));
+    assert!(
+        d.mem
+            .search("notes", &SearchQuery::new().text("key"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        d.mem
+            .search("notes", &SearchQuery::new())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     assert!(matches!(
-        d.mem.update(&a.id, MemoryUpdate { content: Some("x".into()), ..Default::default() }).await,
+        d.mem.get(&a.id).await,
+        Err(MemoryError::Deleted(_))
+    ));
+    assert!(matches!(
+        d.mem.delete(&a.id).await,
+        Err(MemoryError::Deleted(_))
+    ));
+    assert!(matches!(
+        d.mem
+            .update(
+                &a.id,
+                MemoryUpdate {
+                    content: Some("x".into()),
+                    ..Default::default()
+                }
+            )
+            .await,
         Err(MemoryError::Deleted(_))
     ));
     assert_eq!(d.mem.stats("notes").await.unwrap().deleted, 1);
@@ -154,18 +220,40 @@ async fn delete_hides_restore_brings_back_purge_removes() {
 
     let back = d.mem.restore(&a.id).await.unwrap();
     assert_eq!(back.content, a.content);
-    assert_eq!(d.mem.search("notes", &SearchQuery::new().text("key")).await.unwrap().len(), 1);
-    assert!(matches!(d.mem.restore(&a.id).await, Err(MemoryError::NotDeleted(_))));
+    assert_eq!(
+        d.mem
+            .search("notes", &SearchQuery::new().text("key"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(matches!(
+        d.mem.restore(&a.id).await,
+        Err(MemoryError::NotDeleted(_))
+    ));
 
     // A purge only removes what has been deleted for longer than the retention.
     d.mem.delete(&a.id).await.unwrap();
     d.mem.delete(&b.id).await.unwrap();
-    assert_eq!(d.mem.purge_deleted(Duration::from_secs(3600)).await.unwrap(), 0);
+    assert_eq!(
+        d.mem
+            .purge_deleted(Duration::from_secs(3600))
+            .await
+            .unwrap(),
+        0
+    );
     assert_eq!(d.mem.list_deleted(None).await.unwrap().len(), 2);
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert_eq!(d.mem.purge_deleted(Duration::from_secs(1)).await.unwrap(), 2);
+    assert_eq!(
+        d.mem.purge_deleted(Duration::from_secs(1)).await.unwrap(),
+        2
+    );
     assert!(d.mem.list_deleted(None).await.unwrap().is_empty());
-    assert!(matches!(d.mem.restore(&a.id).await, Err(MemoryError::NotFound(_))));
+    assert!(matches!(
+        d.mem.restore(&a.id).await,
+        Err(MemoryError::NotFound(_))
+    ));
     d.mem.check_integrity().await.unwrap();
 }
 

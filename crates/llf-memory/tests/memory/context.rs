@@ -18,7 +18,10 @@ async fn provides_the_most_relevant_memories_with_scores() {
     let d = db().await;
     d.mem.create_store("off", "").await.unwrap();
     d.mem.set_enabled("off", false).await.unwrap();
-    d.mem.add("off", NewMemory::new("Alice secretly hates tea")).await.unwrap();
+    d.mem
+        .add("off", NewMemory::new("Alice secretly hates tea"))
+        .await
+        .unwrap();
     d.mem
         .add_many(
             "notes",
@@ -45,22 +48,50 @@ async fn provides_the_most_relevant_memories_with_scores() {
         .expect("relevant memories");
     assert_eq!(section.title, "Relevant memories");
     assert_eq!(section.items.len(), 2, "top_k");
-    assert_eq!(section.items[0].text, "Alice prefers green tea in the morning");
+    assert_eq!(
+        section.items[0].text,
+        "Alice prefers green tea in the morning"
+    );
     assert_eq!(section.items[1].text, "Alice lives in Lyon");
     assert!(section.items[0].score > section.items[1].score);
-    assert!(section.items[0].citation.as_deref().unwrap().starts_with("memory "));
-    assert!(!section.items.iter().any(|i| i.text.contains("secretly")), "disabled store");
+    assert!(
+        section.items[0]
+            .citation
+            .as_deref()
+            .unwrap()
+            .starts_with("memory ")
+    );
+    assert!(
+        !section.items.iter().any(|i| i.text.contains("secretly")),
+        "disabled store"
+    );
 
-    assert_eq!(ctx.provide(&query("quantum chromodynamics")).await.unwrap(), None);
-    assert_eq!(ctx.provide(&query("?!")).await.unwrap(), None, "no words, no context");
+    assert_eq!(
+        ctx.provide(&query("quantum chromodynamics")).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        ctx.provide(&query("?!")).await.unwrap(),
+        None,
+        "no words, no context"
+    );
 
     // min_score filters weak matches out.
     let strict = MemoryContext::new(
         d.mem.clone(),
-        MemorySettings { min_score: 0.99, ..MemorySettings::default() },
+        MemorySettings {
+            min_score: 0.99,
+            ..MemorySettings::default()
+        },
     );
     assert_eq!(strict.provide(&query("Alice tea")).await.unwrap(), None);
-    let off = MemoryContext::new(d.mem.clone(), MemorySettings { enabled: false, ..MemorySettings::default() });
+    let off = MemoryContext::new(
+        d.mem.clone(),
+        MemorySettings {
+            enabled: false,
+            ..MemorySettings::default()
+        },
+    );
     assert_eq!(off.provide(&query("Alice tea")).await.unwrap(), None);
 }
 

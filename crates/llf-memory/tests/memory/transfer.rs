@@ -14,12 +14,23 @@ async fn export_then_import_round_trips_and_is_idempotent() {
         .add("notes", NewMemory::new("first").tags(["a"]).importance(0.7))
         .await
         .unwrap();
-    d.mem.add("notes", NewMemory::new("second line\nwith a newline")).await.unwrap();
-    let gone = d.mem.add("notes", NewMemory::new("deleted one")).await.unwrap();
+    d.mem
+        .add("notes", NewMemory::new("second line\nwith a newline"))
+        .await
+        .unwrap();
+    let gone = d
+        .mem
+        .add("notes", NewMemory::new("deleted one"))
+        .await
+        .unwrap();
     d.mem.delete(&gone.id).await.unwrap();
 
     let mut out = Vec::new();
-    assert_eq!(d.mem.export("notes", &mut out).await.unwrap(), 2, "deleted memories are not exported");
+    assert_eq!(
+        d.mem.export("notes", &mut out).await.unwrap(),
+        2,
+        "deleted memories are not exported"
+    );
     let text = String::from_utf8(out.clone()).unwrap();
     assert_eq!(text.lines().count(), 2);
     let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
@@ -36,7 +47,11 @@ async fn export_then_import_round_trips_and_is_idempotent() {
     assert_eq!((r.read, r.imported, r.already_present), (2, 2, 0));
     assert!(r.skipped.is_empty());
     let r = other.mem.import("notes", out.as_slice()).await.unwrap();
-    assert_eq!((r.imported, r.already_present), (0, 2), "a second import adds nothing");
+    assert_eq!(
+        (r.imported, r.already_present),
+        (0, 2),
+        "a second import adds nothing"
+    );
     let mut again = Vec::new();
     other.mem.export("notes", &mut again).await.unwrap();
     assert_eq!(again, out, "export → import → export is lossless");
@@ -55,12 +70,22 @@ async fn import_skips_bad_lines_with_reasons() {
         r#"{"id":"x4","content":"good two","tags":["T"]}"#,
     ]
     .join("\n");
-    let r = d.mem.import("notes", input.as_bytes()).await.unwrap();
+    let mut seen = Vec::new();
+    let r = d
+        .mem
+        .import_with_progress("notes", input.as_bytes(), |r| seen.push(r.imported))
+        .await
+        .unwrap();
+    assert_eq!(seen.last(), Some(&2), "progress reports the final counts");
     assert_eq!(r.read, 6);
     assert_eq!(r.imported, 2);
     let lines: Vec<u64> = r.skipped.iter().map(|s| s.line).collect();
     assert_eq!(lines, [3, 4, 5, 6]);
-    assert!(r.skipped[2].reason.contains("between 0.0 and 1.0"), "{:?}", r.skipped);
+    assert!(
+        r.skipped[2].reason.contains("between 0.0 and 1.0"),
+        "{:?}",
+        r.skipped
+    );
     assert!(matches!(
         d.mem.import("nope", input.as_bytes()).await,
         Err(MemoryError::UnknownStore(_))
@@ -94,7 +119,11 @@ fn write_python_fixture(dir: &Path) {
             }
         ]
     });
-    std::fs::write(mem_dir.join("memory_registry.json"), serde_json::to_vec_pretty(&registry).unwrap()).unwrap();
+    std::fs::write(
+        mem_dir.join("memory_registry.json"),
+        serde_json::to_vec_pretty(&registry).unwrap(),
+    )
+    .unwrap();
     let lines = [
         json!({"id": "mem_1", "content": "User's name is Alice", "tags": ["user_info"], "importance": 0.9, "timestamp": "2025-01-01T10:00:00Z"}).to_string(),
         json!({"id": "mem_2", "content": "User is working on Python project", "tags": ["project"], "importance": 0.7, "timestamp": "2025-01-01T10:05:00Z"}).to_string(),
@@ -109,7 +138,11 @@ fn write_python_fixture(dir: &Path) {
         json!({"id": "n1", "content": "an old note", "tags": ["x"], "importance": 0.2, "timestamp": "2024-06-01T00:00:00Z"}).to_string() + "\n",
     )
     .unwrap();
-    std::fs::write(mem_dir.join("old_notes_index.json"), r#"{"n1": {"line": 0, "tags": ["x"]}}"#).unwrap();
+    std::fs::write(
+        mem_dir.join("old_notes_index.json"),
+        r#"{"n1": {"line": 0, "tags": ["x"]}}"#,
+    )
+    .unwrap();
 }
 
 fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
@@ -137,13 +170,25 @@ async fn python_migration_imports_reports_and_is_idempotent() {
     let t = &r.stores[0];
     assert!(t.created && t.error.is_none());
     assert_eq!(t.import.store, "test_memory");
-    assert_eq!((t.import.read, t.import.imported, t.import.already_present), (4, 3, 0));
+    assert_eq!(
+        (t.import.read, t.import.imported, t.import.already_present),
+        (4, 3, 0)
+    );
     assert_eq!(t.import.skipped.len(), 1);
     assert_eq!(t.import.skipped[0].line, 3);
     let o = &r.stores[1];
-    assert_eq!(o.import.store, "old_notes", "free-text names are made valid");
+    assert_eq!(
+        o.import.store, "old_notes",
+        "free-text names are made valid"
+    );
     assert_eq!(o.import.imported, 1);
-    assert!(r.stores[2].error.as_deref().unwrap().contains("missing.json"));
+    assert!(
+        r.stores[2]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("missing.json")
+    );
 
     let stores = d.mem.list_stores().await.unwrap();
     let old = stores.iter().find(|s| s.name == "old_notes").unwrap();
@@ -151,7 +196,12 @@ async fn python_migration_imports_reports_and_is_idempotent() {
 
     let hits = d
         .mem
-        .search("test_memory", &SearchQuery::new().text("alice").tags(["user_info"], TagMode::Any))
+        .search(
+            "test_memory",
+            &SearchQuery::new()
+                .text("alice")
+                .tags(["user_info"], TagMode::Any),
+        )
         .await
         .unwrap();
     assert_eq!(hits.len(), 1);
@@ -161,7 +211,13 @@ async fn python_migration_imports_reports_and_is_idempotent() {
 
     let again = d.mem.migrate_python(&mem_dir).await.unwrap();
     assert!(!again.stores[0].created);
-    assert_eq!((again.stores[0].import.imported, again.stores[0].import.already_present), (0, 3));
+    assert_eq!(
+        (
+            again.stores[0].import.imported,
+            again.stores[0].import.already_present
+        ),
+        (0, 3)
+    );
     assert_eq!(again.stores[1].import.imported, 0);
     assert_eq!(d.mem.stats("test_memory").await.unwrap().count, 3);
     assert_eq!(snapshot(&mem_dir), before, "the source is left untouched");
