@@ -288,7 +288,12 @@ fn ms(d: Duration) -> f64 {
 
 /// `n` unit vectors around 2,000 random centres: clustered like real embeddings, unlike uniform
 /// noise (on which no approximate index does well).
+/// `LLF_RAG_BENCH_NOISE` (default 0.07) spreads the clusters: larger is harder for IVF/HNSW.
 fn clustered(n: usize, seed: u64) -> Vec<f32> {
+    let noise: f32 = std::env::var("LLF_RAG_BENCH_NOISE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.07);
     let mut rng = Lcg(7);
     let centres: Vec<Vec<f32>> = (0..2000)
         .map(|_| unit((0..DIM).map(|_| rng.normalish()).collect()))
@@ -297,7 +302,7 @@ fn clustered(n: usize, seed: u64) -> Vec<f32> {
     let mut out = Vec::with_capacity(n * DIM);
     for _ in 0..n {
         let c = &centres[rng.next() as usize % centres.len()];
-        let v: Vec<f32> = c.iter().map(|x| x + 0.07 * rng.normalish()).collect();
+        let v: Vec<f32> = c.iter().map(|x| x + noise * rng.normalish()).collect();
         out.extend(unit(v));
     }
     out

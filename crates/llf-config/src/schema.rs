@@ -628,6 +628,8 @@ pub struct ModelSettings {
 
 impl Default for ModelSettings {
     fn default() -> Self {
-        Self { hub_url: "https://huggingface.co".to_owned() }
+        Self {
+            hub_url: "https://huggingface.co".to_owned(),
+        }
     }
 }

@@ -54,7 +54,10 @@ pub(crate) fn validate(config: &Config) -> Vec<Issue> {
     c.non_empty("llm_endpoint.model_name", &ep.model_name);
     let hub = &config.models.hub_url;
     if !(hub.starts_with("http://") || hub.starts_with("https://")) {
-        c.fail("models.hub_url", format!("expected an http:// or https:// URL, got {hub:?}"));
+        c.fail(
+            "models.hub_url",
+            format!("expected an http:// or https:// URL, got {hub:?}"),
+        );
     }
     c.at_least("llm_endpoint.request_timeout", ep.request_timeout, 1);
     if let Some(default) = &ep.default_local_server

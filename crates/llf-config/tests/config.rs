@@ -362,7 +362,8 @@ fn set_validates_and_save_is_atomic_with_mode_0600() {
     file.set("rag.attached_stores", r#"["docs","code"]"#)
         .unwrap();
     // `null` unsets a text key instead of becoming the text "null".
-    file.set("llm_endpoint.default_local_server", "null").unwrap();
+    file.set("llm_endpoint.default_local_server", "null")
+        .unwrap();
     assert_eq!(file.config().llm_endpoint.default_local_server, None);
     file.save().unwrap();
 

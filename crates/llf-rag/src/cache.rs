@@ -15,6 +15,10 @@ use serde::{Deserialize, Serialize};
 use crate::store::Hit;
 use crate::{RagError, Result};
 
+/// File name of the saved caches in LLF's cache directory (`ConfigFile::paths().cache`); the CLI
+/// and chat share it so statistics add up.
+pub const CACHE_FILE: &str = "rag-query-cache.json";
+
 /// Hit and miss counts of one cache.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CacheCounts {

@@ -73,12 +73,16 @@ impl ContextProvider for RagContext {
             .search(&query.user_message, &self.options)
             .await?;
         tracing::debug!(
+            query = %query.user_message,
             hits = result.hits.len(),
             embed_ms = result.embed_ms,
             search_ms = result.search_ms,
             results_cached = result.results_cached,
             "rag context retrieved"
         );
+        for h in &result.hits {
+            tracing::debug!(store = %h.store, citation = %h.citation(), score = h.score, fused = h.fused, "rag hit");
+        }
         if result.hits.is_empty() {
             return Ok(None);
         }

@@ -4,7 +4,8 @@
 //! little, batches are sized by the config, and with several threads the batches are spread over
 //! a pool of single-threaded ONNX sessions that run side by side (one intra-op thread per session
 //! scales better on small CPUs than one session with many threads, whose per-op synchronisation
-//! dominates at this model size). A single query goes to the first session.
+//! dominates at this model size). A single text (a query) goes to one more session that uses
+//! every thread, so a query is not limited to one core.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -104,6 +105,9 @@ impl EmbedderConfig {
 #[derive(Clone)]
 pub struct Embedder {
     sessions: Arc<Vec<Mutex<TextEmbedding>>>,
+    /// A session with every thread for single texts (queries), where one-thread sessions would
+    /// leave cores idle; `None` with one thread.
+    single: Option<Arc<Mutex<TextEmbedding>>>,
     model: ModelInfo,
     batch_size: usize,
 }
@@ -159,27 +163,35 @@ impl Embedder {
             .or_else(|| std::thread::available_parallelism().ok().map(usize::from))
             .unwrap_or(1)
             .max(1);
-        let mut sessions = Vec::with_capacity(threads);
-        for _ in 0..threads {
+        let session = |intra_threads: usize| -> Result<TextEmbedding> {
             let model = UserDefinedEmbeddingModel::new(onnx.clone(), tokenizer.clone())
                 .with_pooling(Pooling::Mean);
             let options = InitOptionsUserDefined::new()
                 .with_max_length(MAX_TOKENS)
-                .with_intra_threads(1);
+                .with_intra_threads(intra_threads);
             // `ort` panics when no ONNX Runtime library can be found; report it instead.
-            let session = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 TextEmbedding::try_new_from_user_defined(model, options)
             }))
             .map_err(|_| fail("ONNX Runtime could not be loaded".into()))?
-            .map_err(|e| fail(e.to_string()))?;
-            sessions.push(Mutex::new(session));
+            .map_err(|e| fail(e.to_string()))
+        };
+        let mut sessions = Vec::with_capacity(threads);
+        for _ in 0..threads {
+            sessions.push(Mutex::new(session(1)?));
         }
+        let single = if threads > 1 {
+            Some(Arc::new(Mutex::new(session(threads)?)))
+        } else {
+            None
+        };
         let id = dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| dir.display().to_string());
         let mut embedder = Self {
             sessions: Arc::new(sessions),
+            single,
             model: ModelInfo { id, dimension: 0 },
             batch_size: config.batch_size.max(1),
         };
@@ -222,6 +234,10 @@ impl Embedder {
             return Ok(Vec::new());
         }
         let started = Instant::now();
+        if let (Some(single), [_]) = (&self.single, texts) {
+            let inputs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            return run(single, &inputs);
+        }
         // Longest first: similar lengths share a batch, so little padding is computed.
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(texts[i].len()));
@@ -281,14 +297,18 @@ impl Embedder {
             .sessions
             .get(worker)
             .ok_or_else(|| RagError::Embed("no embedding session".into()))?;
-        let mut session = session
-            .lock()
-            .map_err(|_| RagError::Embed("an embedding session was poisoned".into()))?;
-        let vectors = session
-            .embed(inputs, Some(inputs.len()))
-            .map_err(|e| RagError::Embed(e.to_string()))?;
-        Ok(vectors.into_iter().map(normalize).collect())
+        run(session, inputs)
     }
+}
+
+fn run(session: &Mutex<TextEmbedding>, inputs: &[&str]) -> Result<Vec<Vec<f32>>> {
+    let mut session = session
+        .lock()
+        .map_err(|_| RagError::Embed("an embedding session was poisoned".into()))?;
+    let vectors = session
+        .embed(inputs, Some(inputs.len()))
+        .map_err(|e| RagError::Embed(e.to_string()))?;
+    Ok(vectors.into_iter().map(normalize).collect())
 }
 
 /// Scales `v` to unit length so inner product is cosine similarity.

@@ -49,6 +49,12 @@ pub enum RagError {
     /// A store of that name exists already.
     #[error("a data store named `{0}` exists already (use `llf datastore add` to add files to it)")]
     StoreExists(String),
+    /// Another process is changing the store.
+    #[error("data store `{0}` is being changed by another process; try again when it has finished")]
+    Busy(String),
+    /// The store changed on disk after it was opened here.
+    #[error("data store `{0}` was changed by another process since it was opened; open it again")]
+    Stale(String),
     /// The name cannot be used as a store name.
     #[error(
         "invalid data store name `{0}`: use letters, digits, `-`, `_` and `.`, not starting with `.`"

@@ -23,6 +23,8 @@ use crate::{RagError, Result, extract};
 pub(crate) const MANIFEST_FILE: &str = "manifest.json";
 pub(crate) const INDEX_FILE: &str = "index.faiss";
 pub(crate) const META_FILE: &str = "meta.sqlite";
+/// Held (advisory `flock`) while a process writes to the store.
+pub(crate) const LOCK_FILE: &str = ".lock";
 
 /// Texts embedded per progress step.
 const EMBED_STEP: usize = 128;
@@ -330,6 +332,7 @@ impl DataStore {
         progress: &dyn Progress,
     ) -> Result<AddReport> {
         self.check_model(embedder.model())?;
+        let _lock = self.lock_for_writing()?;
         let files = extract::collect_files(paths)?;
         let mut report = AddReport {
             files_seen: files.len(),
@@ -385,6 +388,32 @@ impl DataStore {
         self.commit(pending, &mut report, progress).await?;
         tracing::info!(store = %self.manifest.name, files_added = report.files_added, files_changed = report.files_changed, chunks_embedded = report.chunks_embedded, "files added");
         Ok(report)
+    }
+
+    /// Takes the store's write lock (released when the file is dropped) and checks that nobody
+    /// changed the store since it was opened, so two writers cannot overwrite each other's index.
+    fn lock_for_writing(&self) -> Result<std::fs::File> {
+        let path = self.dir.join(LOCK_FILE);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| RagError::io(format!("cannot open {}", path.display()), e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(RagError::Busy(self.manifest.name.clone()));
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(RagError::io(format!("cannot lock {}", path.display()), e));
+            }
+        }
+        let on_disk = Manifest::read(&self.dir.join(MANIFEST_FILE), &self.manifest.name)?;
+        if on_disk.updated_at != self.manifest.updated_at {
+            return Err(RagError::Stale(self.manifest.name.clone()));
+        }
+        Ok(file)
     }
 
     /// Gives every pending chunk a vector: reused when identical text is stored, else embedded.

@@ -394,3 +394,40 @@ async fn missing_or_corrupt_index_is_reported() {
     let err = DataStore::open(&root, "nope").await.unwrap_err();
     assert!(matches!(err, RagError::StoreNotFound(_)), "{err}");
 }
+
+#[tokio::test]
+async fn concurrent_writers_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, corpus) = store_with_corpus(dir.path(), IndexType::Flat).await;
+    let e = common::embedder().await;
+    let root = dir.path().join("stores");
+
+    // Another process holds the write lock.
+    let lock = std::fs::OpenOptions::new()
+        .write(true)
+        .open(store.dir().join(".lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let err = store
+        .add_paths(&e, std::slice::from_ref(&corpus), &NoProgress)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RagError::Busy(_)), "{err}");
+    lock.unlock().unwrap();
+
+    // Another handle changed the store after this one was opened.
+    let mut other = DataStore::open(&root, "docs").await.unwrap();
+    std::fs::write(corpus.join("new.txt"), "A new note about sailing boats.").unwrap();
+    other
+        .add_paths(&e, std::slice::from_ref(&corpus), &NoProgress)
+        .await
+        .unwrap();
+    let err = store
+        .add_paths(&e, std::slice::from_ref(&corpus), &NoProgress)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RagError::Stale(_)), "{err}");
+    assert!(err.to_string().contains("open it again"), "{err}");
+    let reopened = DataStore::open(&root, "docs").await.unwrap();
+    assert_eq!(reopened.manifest().files, FILES.len() as u64 + 1);
+}

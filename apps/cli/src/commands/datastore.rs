@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use llf_config::schema::{IndexType, SearchMode};
-use llf_rag::cache::QueryCache;
+use llf_rag::cache::{CACHE_FILE, QueryCache};
 use llf_rag::catalog;
 use llf_rag::embed::{Embedder, EmbedderConfig};
 use llf_rag::progress::{Progress, Stage};
@@ -18,9 +18,6 @@ use llf_rag::{Manifest, Retriever};
 
 use crate::Context;
 use crate::output;
-
-/// File in the cache directory that keeps the query caches between runs.
-const CACHE_FILE: &str = "rag-query-cache.json";
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum DatastoreCmd {
@@ -173,11 +170,10 @@ impl Progress for Bars {
             return;
         }
         let bar = ProgressBar::new(total);
-        let style = ProgressStyle::with_template(
-            "{msg:>9} [{bar:30}] {pos}/{len} ({per_sec}, ETA {eta})",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
+        let style =
+            ProgressStyle::with_template("{msg:>9} [{bar:30}] {pos}/{len} ({per_sec}, ETA {eta})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
         bar.set_style(style);
         bar.set_message(stage.label());
         bar.enable_steady_tick(Duration::from_millis(200));
@@ -234,7 +230,9 @@ pub(crate) async fn run(ctx: &Context, cmd: DatastoreCmd) -> anyhow::Result<()> 
             };
             print_added(&store, &report, json)?;
             if !json && !paths.is_empty() {
-                eprintln!("created data store `{name}`; attach it to chats with `llf datastore attach {name}`");
+                eprintln!(
+                    "created data store `{name}`; attach it to chats with `llf datastore attach {name}`"
+                );
             }
         }
         DatastoreCmd::Add { name, paths, json } => {
@@ -265,7 +263,11 @@ pub(crate) async fn run(ctx: &Context, cmd: DatastoreCmd) -> anyhow::Result<()> 
                 "NAME", "FILES", "CHUNKS", "INDEX", "MODEL", "SIZE", "UPDATED"
             ))?;
             for s in &stores {
-                let mark = if settings.attached_stores.contains(&s.name) { '*' } else { ' ' };
+                let mark = if settings.attached_stores.contains(&s.name) {
+                    '*'
+                } else {
+                    ' '
+                };
                 match &s.manifest {
                     Some(m) => output::line(format!(
                         "{mark} {:<24} {:>7} {:>8} {:<6} {:<20} {:>10}  {}",
@@ -309,7 +311,10 @@ pub(crate) async fn run(ctx: &Context, cmd: DatastoreCmd) -> anyhow::Result<()> 
         }
         DatastoreCmd::Detach { name } => {
             if !settings.attached_stores.contains(&name) {
-                anyhow::bail!("`{name}` is not attached (attached: {})", list_or_none(&settings.attached_stores));
+                anyhow::bail!(
+                    "`{name}` is not attached (attached: {})",
+                    list_or_none(&settings.attached_stores)
+                );
             }
             let attached: Vec<String> = settings
                 .attached_stores
@@ -366,8 +371,13 @@ pub(crate) async fn run(ctx: &Context, cmd: DatastoreCmd) -> anyhow::Result<()> 
             );
         }
         DatastoreCmd::CacheStats { clear, json } => {
-            let mut cache = QueryCache::load(&cache_path, settings.cache.clone())
-                .or_else(|e| if clear { Ok(QueryCache::new(settings.cache.clone())) } else { Err(e) })?;
+            let mut cache = QueryCache::load(&cache_path, settings.cache.clone()).or_else(|e| {
+                if clear {
+                    Ok(QueryCache::new(settings.cache.clone()))
+                } else {
+                    Err(e)
+                }
+            })?;
             if clear {
                 cache.clear();
                 cache.save(&cache_path)?;
@@ -386,7 +396,10 @@ pub(crate) async fn run(ctx: &Context, cmd: DatastoreCmd) -> anyhow::Result<()> 
                 "{:<18} {:>8} {:>8} {:>9} {:>8}",
                 "CACHE", "HITS", "MISSES", "HIT RATE", "ENTRIES"
             ))?;
-            for (label, c) in [("query embeddings", s.embeddings), ("semantic results", s.results)] {
+            for (label, c) in [
+                ("query embeddings", s.embeddings),
+                ("semantic results", s.results),
+            ] {
                 output::line(format!(
                     "{:<18} {:>8} {:>8} {:>8.1}% {:>8}",
                     label,
@@ -511,13 +524,28 @@ fn print_manifest(m: &Manifest, dir: &Path, attached: bool) -> anyhow::Result<()
         ("name", m.name.clone()),
         ("path", dir.display().to_string()),
         ("attached", attached.to_string()),
-        ("model", format!("{} ({} dimensions)", m.model_id, m.dimension)),
-        ("index", format!("{} ({:?} metric)", index_name(m.index_type), m.metric)),
+        (
+            "model",
+            format!("{} ({} dimensions)", m.model_id, m.dimension),
+        ),
+        (
+            "index",
+            format!("{} ({:?} metric)", index_name(m.index_type), m.metric),
+        ),
         ("files", m.files.to_string()),
         ("chunks", m.chunks.to_string()),
-        ("chunking", format!("{} chars, {} overlap", m.chunk_size, m.chunk_overlap)),
-        ("created", m.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string()),
-        ("updated", m.updated_at.format("%Y-%m-%d %H:%M:%S UTC").to_string()),
+        (
+            "chunking",
+            format!("{} chars, {} overlap", m.chunk_size, m.chunk_overlap),
+        ),
+        (
+            "created",
+            m.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        ),
+        (
+            "updated",
+            m.updated_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        ),
     ];
     for (k, v) in rows {
         output::line(format!("{k:<10} {v}"))?;

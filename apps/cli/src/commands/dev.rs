@@ -40,7 +40,7 @@ pub(crate) enum DevCmd {
         /// Category, e.g. utility, web, math.
         #[arg(long)]
         category: Option<String>,
-        /// A parameter as name:type[:description]; type is string, integer, number or boolean,
+        /// A parameter as `name:type[:description]`; type is string, integer, number or boolean,
         /// with ? for optional (e.g. units:string?). Repeat for more.
         #[arg(long = "param", value_name = "SPEC")]
         params: Vec<String>,

@@ -1,17 +1,17 @@
 //! One module per top-level command.
 
+pub(crate) mod audit;
 pub(crate) mod chat;
 pub(crate) mod completions;
 pub(crate) mod config;
 pub(crate) mod conversation;
-pub(crate) mod history_chat;
 pub(crate) mod datastore;
-pub(crate) mod template;
+pub(crate) mod dev;
+pub(crate) mod history_chat;
 pub(crate) mod memory;
 pub(crate) mod model;
 pub(crate) mod performance;
 pub(crate) mod server;
-pub(crate) mod trash;
-pub(crate) mod audit;
-pub(crate) mod dev;
+pub(crate) mod template;
 pub(crate) mod tool;
+pub(crate) mod trash;

@@ -85,7 +85,7 @@ pub(crate) struct AutoSetupArgs {
     /// (local) Quantization to pick from the repository.
     #[arg(long)]
     quant: Option<String>,
-    /// (remote) Base URL, e.g. https://api.openai.com/v1.
+    /// (remote) Base URL, e.g. `https://api.openai.com/v1`.
     #[arg(long)]
     api_base: Option<String>,
     /// (remote) API key (prefer the LLF_API_KEY environment variable).

@@ -7,7 +7,10 @@ use serde_json::json;
 use crate::{Sandbox, stderr_of, stdout_of};
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 fn remote(sb: &Sandbox, base_url: &str) {
@@ -20,17 +23,28 @@ fn remote(sb: &Sandbox, base_url: &str) {
 }
 
 async fn history(sb: &Sandbox) -> llf_history::History {
-    llf_history::History::open(sb.home().join("state/history.db")).await.unwrap()
+    llf_history::History::open(sb.home().join("state/history.db"))
+        .await
+        .unwrap()
 }
 
 #[test]
 fn one_shot_chats_are_saved_and_no_save_is_respected() {
     let rt = rt();
-    let fake = rt.block_on(FakeServer::scripted(vec![Reply::stream_text(&["Forty", "-two"])]));
+    let fake = rt.block_on(FakeServer::scripted(vec![Reply::stream_text(&[
+        "Forty", "-two",
+    ])]));
     let sb = Sandbox::new();
     remote(&sb, &fake.base_url());
-    sb.llf().args(["chat", "What is the answer?"]).assert().success().stdout("Forty-two\n");
-    sb.llf().args(["chat", "--no-save", "Secret question"]).assert().success();
+    sb.llf()
+        .args(["chat", "What is the answer?"])
+        .assert()
+        .success()
+        .stdout("Forty-two\n");
+    sb.llf()
+        .args(["chat", "--no-save", "Secret question"])
+        .assert()
+        .success();
     rt.block_on(async {
         let h = history(&sb).await;
         let list = h.list(&Default::default()).await.unwrap();
@@ -42,13 +56,19 @@ fn one_shot_chats_are_saved_and_no_save_is_respected() {
         assert_eq!(path[2].status, llf_history::MessageStatus::Complete);
         assert_eq!(path[2].tokens.completion, Some(2));
     });
-    sb.llf().args(["conversation", "list"]).assert().success().stdout(predicates::str::contains("What is the answer?"));
+    sb.llf()
+        .args(["conversation", "list"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("What is the answer?"));
 }
 
 #[test]
 fn repl_history_commands_branch_retry_goto_search_export() {
     let rt = rt();
-    let fake = rt.block_on(FakeServer::start(|_, i| Reply::stream_text(&[&format!("answer {i}")])));
+    let fake = rt.block_on(FakeServer::start(|_, i| {
+        Reply::stream_text(&[&format!("answer {i}")])
+    }));
     let sb = Sandbox::new();
     remote(&sb, &fake.base_url());
     let export = sb.dir.path().join("conv.md");
@@ -56,13 +76,29 @@ fn repl_history_commands_branch_retry_goto_search_export() {
         "first question\nsecond question\n/retry\n/tree\n/branch\nalternative second\n/search question\n/export markdown {}\n/exit\n",
         export.display()
     );
-    let out = sb.llf().args(["chat", "-i"]).write_stdin(script).assert().success().get_output().clone();
+    let out = sb
+        .llf()
+        .args(["chat", "-i"])
+        .write_stdin(script)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
     let stdout = stdout_of(&out);
     let stderr = stderr_of(&out);
-    assert!(stdout.contains("answer 0") && stdout.contains("answer 1") && stdout.contains("answer 2") && stdout.contains("answer 3"), "{stdout}");
+    assert!(
+        stdout.contains("answer 0")
+            && stdout.contains("answer 1")
+            && stdout.contains("answer 2")
+            && stdout.contains("answer 3"),
+        "{stdout}"
+    );
     assert!(stderr.contains("a new branch"), "{stderr}");
     assert!(stderr.contains("branching from message"), "{stderr}");
-    assert!(stdout.contains("second question"), "tree and search list it: {stdout}");
+    assert!(
+        stdout.contains("second question"),
+        "tree and search list it: {stdout}"
+    );
     // /retry sent the same question again without the first answer to it.
     let reqs = fake.requests();
     let retry = reqs[2].body["messages"].as_array().unwrap();
@@ -77,41 +113,86 @@ fn repl_history_commands_branch_retry_goto_search_export() {
         let h = history(&sb).await;
         let conv = &h.list(&Default::default()).await.unwrap()[0].conversation;
         let branches = h.branches(&conv.id).await.unwrap();
-        assert_eq!(branches.len(), 3, "two answers to the second question and the alternative branch");
+        assert_eq!(
+            branches.len(),
+            3,
+            "two answers to the second question and the alternative branch"
+        );
         let current = h.current_path(&conv.id).await.unwrap();
         assert_eq!(current.last().unwrap().message.content, "answer 3");
     });
     let md = std::fs::read_to_string(&export).unwrap();
-    assert!(md.contains("alternative second") && md.contains("answer 3"), "{md}");
-
+    assert!(
+        md.contains("alternative second") && md.contains("answer 3"),
+        "{md}"
+    );
 }
 
 #[test]
 fn repl_goto_returns_to_an_earlier_branch() {
     let rt = rt();
-    let fake = rt.block_on(FakeServer::start(|_, i| Reply::stream_text(&[&format!("answer {i}")])));
+    let fake = rt.block_on(FakeServer::start(|_, i| {
+        Reply::stream_text(&[&format!("answer {i}")])
+    }));
     let sb = Sandbox::new();
     remote(&sb, &fake.base_url());
     // A fresh history numbers messages from 1: system 1, "first" 2, answer 3, "second" 4,
     // answer 5, the retried answer 6.
     let script = "first\nsecond\n/retry\n/goto 5\nthird\n/goto 999999\n/exit\n";
-    let out = sb.llf().args(["chat", "-i"]).write_stdin(script).assert().success().get_output().clone();
-    assert!(stderr_of(&out).contains("now at message #5"), "{}", stderr_of(&out));
-    assert!(stderr_of(&out).contains("error"), "an unknown id is refused: {}", stderr_of(&out));
+    let out = sb
+        .llf()
+        .args(["chat", "-i"])
+        .write_stdin(script)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(
+        stderr_of(&out).contains("now at message #5"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert!(
+        stderr_of(&out).contains("error"),
+        "an unknown id is refused: {}",
+        stderr_of(&out)
+    );
     let reqs = fake.requests();
     let msgs = reqs[3].body["messages"].as_array().unwrap();
-    let contents: Vec<&str> = msgs.iter().map(|m| m["content"].as_str().unwrap()).collect();
-    assert_eq!(contents, ["Be brief.", "first", "answer 0", "second", "answer 1", "third"]);
+    let contents: Vec<&str> = msgs
+        .iter()
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        contents,
+        [
+            "Be brief.",
+            "first",
+            "answer 0",
+            "second",
+            "answer 1",
+            "third"
+        ]
+    );
 }
 
 #[test]
 fn repl_memory_and_template_commands() {
     let rt = rt();
-    let fake = rt.block_on(FakeServer::start(|_, i| Reply::stream_text(&[&format!("ok {i}")])));
+    let fake = rt.block_on(FakeServer::start(|_, i| {
+        Reply::stream_text(&[&format!("ok {i}")])
+    }));
     let sb = Sandbox::new();
     remote(&sb, &fake.base_url());
     let script = "/remember My cat is called Miso.\n/memories cat\nWhat is my cat called?\n/template summarize_text text=Rust_is_fast length=2\n/template nosuch\n/exit\n";
-    let out = sb.llf().args(["chat", "-i"]).write_stdin(script).assert().success().get_output().clone();
+    let out = sb
+        .llf()
+        .args(["chat", "-i"])
+        .write_stdin(script)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
     let stdout = stdout_of(&out);
     let stderr = stderr_of(&out);
     assert!(stderr.contains("remembered"), "{stderr}");
@@ -121,7 +202,10 @@ fn repl_memory_and_template_commands() {
     let system = reqs[0].body["messages"][0]["content"].as_str().unwrap();
     assert!(system.contains("Miso"), "{system}");
     // The template was rendered and sent.
-    let sent = reqs[1].body["messages"].as_array().unwrap().last().unwrap()["content"].as_str().unwrap().to_owned();
+    let sent = reqs[1].body["messages"].as_array().unwrap().last().unwrap()["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(sent.contains("Rust_is_fast"), "{sent}");
     assert!(stderr.contains("nosuch"), "{stderr}");
 }
@@ -132,17 +216,89 @@ fn chat_with_tools_runs_the_builtin_calculator_in_the_sandbox() {
     let fake = rt.block_on(FakeServer::start(|req, _| {
         let msgs = req.body["messages"].as_array().unwrap();
         match msgs.iter().find(|m| m["role"] == "tool") {
-            Some(result) => Reply::stream_text(&[&format!("The tool said {}", result["content"].as_str().unwrap())]),
+            Some(result) => Reply::stream_text(&[&format!(
+                "The tool said {}",
+                result["content"].as_str().unwrap()
+            )]),
             None => Reply::stream_tool_calls(&[("c1", "calculator", "{\"expression\": \"12*7\"}")]),
         }
     }));
     let sb = Sandbox::new();
     remote(&sb, &fake.base_url());
-    let out = sb.llf().args(["chat", "--tools", "What is 12 times 7?"]).assert().success().get_output().clone();
+    let out = sb
+        .llf()
+        .args(["chat", "--tools", "What is 12 times 7?"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
     let stdout = stdout_of(&out);
     assert!(stdout.contains("84"), "{stdout}\n{}", stderr_of(&out));
-    assert!(stderr_of(&out).contains("→ calculator"), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("→ calculator"),
+        "{}",
+        stderr_of(&out)
+    );
     // The request offered the tools and the audit log recorded the run.
-    assert!(fake.requests()[0].body["tools"].as_array().unwrap().iter().any(|t| t["function"]["name"] == "calculator"));
-    sb.llf().args(["audit", "-n", "5"]).assert().success().stdout(predicates::str::contains("calculator"));
+    assert!(
+        fake.requests()[0].body["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["function"]["name"] == "calculator")
+    );
+    sb.llf()
+        .args(["audit", "-n", "5"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("calculator"));
+}
+
+#[test]
+fn retrieval_adds_cited_chunks_from_attached_stores() {
+    let rt = rt();
+    let fake = rt.block_on(FakeServer::scripted(vec![Reply::stream_text(&["ZX-4021"])]));
+    let sb = Sandbox::new();
+    sb.write_config(json!({
+        "llm_endpoint": {"api_base_url": fake.base_url(), "model_name": "fake-model", "default_local_server": null, "max_retries": 0},
+        "local_llm_servers": [],
+        "memory": {"enabled": false},
+        "rag": {"embedding_model_dir": crate::datastore::model_dir(), "onnxruntime_path": crate::datastore::onnxruntime(),
+                "embedding_threads": 1, "chunk_size": 300, "chunk_overlap": 50, "score_threshold": 0.2}
+    }));
+    let docs = sb.dir.path().join("docs");
+    std::fs::create_dir_all(&docs).unwrap();
+    std::fs::write(
+        docs.join("vault.md"),
+        "# Vault\nThe access code for the Zephyr vault is ZX-4021. Change it every month.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        docs.join("garden.md"),
+        "# Garden\nTomatoes need sun and water every day in summer.\n",
+    )
+    .unwrap();
+    sb.llf()
+        .args(["datastore", "create", "notes"])
+        .arg(&docs)
+        .assert()
+        .success();
+    sb.llf()
+        .args(["datastore", "attach", "notes"])
+        .assert()
+        .success();
+    sb.llf()
+        .args(["chat", "What is the access code for the Zephyr vault?"])
+        .assert()
+        .success()
+        .stdout("ZX-4021\n");
+    let system = fake.requests()[0].body["messages"][0]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(system.contains("Relevant documents"), "{system}");
+    assert!(
+        system.contains("ZX-4021") && system.contains("vault.md"),
+        "the chunk comes with its citation: {system}"
+    );
 }

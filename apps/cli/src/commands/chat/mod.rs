@@ -143,16 +143,40 @@ pub(crate) async fn run(ctx: &Context, args: ChatArgs) -> anyhow::Result<()> {
     if let Some(m) = &memory {
         builder = builder.with_provider(m.clone());
     }
+    let rag = slash::rag_context(ctx).await;
+    if let Some(r) = &rag {
+        builder = builder.with_provider(std::sync::Arc::new(r.clone()));
+    }
     let system = builder.system_prompt().map(str::to_owned);
     let session = rt.session(&conn, builder);
-    let recorder = if args.no_save { None } else { record::Recorder::open(ctx, system, conn.client.model()).await };
-    let tools = if args.tools { Some(tools::open(ctx, args.yes).await?) } else { None };
+    let recorder = if args.no_save {
+        None
+    } else {
+        record::Recorder::open(ctx, system, conn.client.model()).await
+    };
+    let tools = if args.tools {
+        Some(tools::open(ctx, args.yes).await?)
+    } else {
+        None
+    };
     let tool_rounds = ctx.config()?.config().tools.max_tool_rounds as usize;
-    let mut chat = repl::Chat { session, conn, target, recorder, memory, tools, tool_rounds };
-    match prompt {
+    let mut chat = repl::Chat {
+        session,
+        conn,
+        target,
+        recorder,
+        memory,
+        tools,
+        tool_rounds,
+    };
+    let result = match prompt {
         Some(p) => one_shot(&mut chat, &p, &args).await,
         None => repl::run(ctx, &rt, chat).await,
+    };
+    if let Some(r) = &rag {
+        slash::save_rag_cache(ctx, r);
     }
+    result
 }
 
 /// Connects to `target`, starting its local server with a spinner when needed.

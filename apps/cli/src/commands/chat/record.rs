@@ -30,10 +30,19 @@ pub(crate) struct AnswerRow {
 impl Recorder {
     /// Opens the history database; `None` (with a warning) when it cannot be opened, so a broken
     /// history never stops a chat.
-    pub(crate) async fn open(ctx: &Context, system_prompt: Option<String>, model: &str) -> Option<Self> {
+    pub(crate) async fn open(
+        ctx: &Context,
+        system_prompt: Option<String>,
+        model: &str,
+    ) -> Option<Self> {
         let path = ctx.config().ok()?.paths().state.join("history.db");
         match History::open(&path).await {
-            Ok(history) => Some(Self { history, conversation: None, system_prompt, model: model.to_owned() }),
+            Ok(history) => Some(Self {
+                history,
+                conversation: None,
+                system_prompt,
+                model: model.to_owned(),
+            }),
             Err(e) => {
                 tracing::warn!(error = %e, "history unavailable; this chat is not saved");
                 None
@@ -55,10 +64,21 @@ impl Recorder {
         if let Some(id) = &self.conversation {
             return Ok(id.clone());
         }
-        let title: String = first_message.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(60).collect();
-        let conv = self.history.create_conversation(&title, Some(self.model.clone())).await?;
+        let title: String = first_message
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .chars()
+            .take(60)
+            .collect();
+        let conv = self
+            .history
+            .create_conversation(&title, Some(self.model.clone()))
+            .await?;
         if let Some(system) = &self.system_prompt {
-            self.history.append(&conv.id, ChatMessage::system(system.clone())).await?;
+            self.history
+                .append(&conv.id, ChatMessage::system(system.clone()))
+                .await?;
         }
         self.conversation = Some(conv.id.clone());
         Ok(conv.id)
@@ -67,21 +87,29 @@ impl Recorder {
     /// Saves the user's message and an empty `partial` answer under it.
     pub(crate) async fn begin(&mut self, user_text: &str) -> anyhow::Result<AnswerRow> {
         let conv = self.conversation_for(user_text).await?;
-        self.history.append(&conv, ChatMessage::user(user_text)).await?;
+        self.history
+            .append(&conv, ChatMessage::user(user_text))
+            .await?;
         self.start_answer().await
     }
 
     /// Saves the user's message alone (the tool loop appends the rest as it comes).
     pub(crate) async fn user(&mut self, user_text: &str) -> anyhow::Result<()> {
         let conv = self.conversation_for(user_text).await?;
-        self.history.append(&conv, ChatMessage::user(user_text)).await?;
+        self.history
+            .append(&conv, ChatMessage::user(user_text))
+            .await?;
         Ok(())
     }
 
     /// Saves any message under the current leaf.
     pub(crate) async fn append(&self, message: ChatMessage) -> anyhow::Result<()> {
         if let Some(conv) = &self.conversation {
-            let m = if message.role == Role::Assistant { NewMessage::new(message).model(self.model.clone()) } else { NewMessage::new(message) };
+            let m = if message.role == Role::Assistant {
+                NewMessage::new(message).model(self.model.clone())
+            } else {
+                NewMessage::new(message)
+            };
             self.history.append(conv, m).await?;
         }
         Ok(())
@@ -89,9 +117,21 @@ impl Recorder {
 
     /// Saves an empty `partial` answer under the current leaf (used by /retry, which regenerates).
     pub(crate) async fn start_answer(&mut self) -> anyhow::Result<AnswerRow> {
-        let conv = self.conversation.clone().ok_or_else(|| anyhow::anyhow!("no conversation yet"))?;
-        let row = self.history.start_message(&conv, NewMessage::new(ChatMessage::assistant("")).model(self.model.clone())).await?;
-        Ok(AnswerRow { id: row.id, saved_at: Instant::now() })
+        let conv = self
+            .conversation
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("no conversation yet"))?;
+        let row = self
+            .history
+            .start_message(
+                &conv,
+                NewMessage::new(ChatMessage::assistant("")).model(self.model.clone()),
+            )
+            .await?;
+        Ok(AnswerRow {
+            id: row.id,
+            saved_at: Instant::now(),
+        })
     }
 
     /// Saves the text so far, at most every 100 ms.
@@ -111,7 +151,14 @@ impl Recorder {
             completion: u32::try_from(c.usage.completion_tokens).ok(),
         };
         self.history
-            .finish_message(row.id, Finish { content: c.content.clone(), tool_calls: c.tool_calls.clone(), tokens })
+            .finish_message(
+                row.id,
+                Finish {
+                    content: c.content.clone(),
+                    tool_calls: c.tool_calls.clone(),
+                    tokens,
+                },
+            )
             .await?;
         Ok(())
     }
@@ -124,7 +171,9 @@ impl Recorder {
 
     /// The conversation's active branch as chat messages, without the system prompt.
     pub(crate) async fn current_messages(&self) -> anyhow::Result<Vec<ChatMessage>> {
-        let Some(conv) = &self.conversation else { return Ok(Vec::new()) };
+        let Some(conv) = &self.conversation else {
+            return Ok(Vec::new());
+        };
         Ok(self
             .history
             .current_path(conv)

@@ -69,7 +69,9 @@ impl Chat {
         };
         match self.ask_streaming(input, built).await {
             Ok(render::Outcome::Done(c)) => render::status_line(&c),
-            Ok(render::Outcome::Interrupted(_)) => eprintln!("[interrupted; the partial answer is kept]"),
+            Ok(render::Outcome::Interrupted(_)) => {
+                eprintln!("[interrupted; the partial answer is kept]")
+            }
             Ok(render::Outcome::Failed(e, _)) => eprintln!("error: {e}"),
             Err(e) => eprintln!("error: {e:#}"),
         }
@@ -78,7 +80,11 @@ impl Chat {
 
     /// Streams the answer to a prepared prompt, saving it as it grows, and adds the exchange to
     /// the session (with what arrived, when cut short).
-    pub(crate) async fn ask_streaming(&mut self, input: &str, built: BuiltPrompt) -> anyhow::Result<render::Outcome> {
+    pub(crate) async fn ask_streaming(
+        &mut self,
+        input: &str,
+        built: BuiltPrompt,
+    ) -> anyhow::Result<render::Outcome> {
         render::debug_prompt(&built);
         let mut row = match self.recorder.as_mut() {
             Some(r) => Some(r.begin(input).await?),
@@ -127,7 +133,11 @@ impl LineReader {
         let (line_tx, lines) = mpsc::unbounded_channel();
         let interactive = std::io::stdin().is_terminal();
         std::thread::spawn(move || {
-            let mut editor = if interactive { rustyline::DefaultEditor::new().ok() } else { None };
+            let mut editor = if interactive {
+                rustyline::DefaultEditor::new().ok()
+            } else {
+                None
+            };
             if let (Some(ed), Some(h)) = (editor.as_mut(), &history_file) {
                 let _ = ed.load_history(h);
             }
@@ -161,7 +171,10 @@ impl LineReader {
                 let _ = ed.save_history(h);
             }
         });
-        Self { requests: req_tx, lines }
+        Self {
+            requests: req_tx,
+            lines,
+        }
     }
 
     async fn read(&mut self, prompt: &str) -> Line {
@@ -212,8 +225,12 @@ pub(super) async fn run(ctx: &Context, rt: &Runtime, mut chat: Chat) -> anyhow::
         if let Some(sup) = supervisor.as_mut() {
             while let Some(ev) = sup.try_event() {
                 match ev {
-                    SupervisorEvent::Restarted { pid, .. } => eprintln!("note: the server crashed and was restarted (pid {pid})"),
-                    SupervisorEvent::RestartFailed { error } => eprintln!("note: restarting the crashed server failed: {error}"),
+                    SupervisorEvent::Restarted { pid, .. } => {
+                        eprintln!("note: the server crashed and was restarted (pid {pid})")
+                    }
+                    SupervisorEvent::RestartFailed { error } => {
+                        eprintln!("note: restarting the crashed server failed: {error}")
+                    }
                     SupervisorEvent::CrashLoop { restarts, log } => eprintln!(
                         "error: the server crashed {restarts} times in a row; not restarting it again (see {})",
                         log.display()
@@ -234,7 +251,10 @@ pub(super) async fn run(ctx: &Context, rt: &Runtime, mut chat: Chat) -> anyhow::
             chat.ask(&input).await?;
             continue;
         };
-        let (name, arg) = cmd.split_once(char::is_whitespace).map(|(n, a)| (n, a.trim())).unwrap_or((cmd, ""));
+        let (name, arg) = cmd
+            .split_once(char::is_whitespace)
+            .map(|(n, a)| (n, a.trim()))
+            .unwrap_or((cmd, ""));
         match name {
             "exit" | "quit" => break,
             "help" => eprintln!("{HELP}"),
@@ -245,9 +265,14 @@ pub(super) async fn run(ctx: &Context, rt: &Runtime, mut chat: Chat) -> anyhow::
                 }
                 eprintln!("conversation cleared; the next message starts a new one");
             }
-            "system" if arg.is_empty() => eprintln!("system prompt: {}", chat.session.system_prompt().unwrap_or("(none)")),
+            "system" if arg.is_empty() => eprintln!(
+                "system prompt: {}",
+                chat.session.system_prompt().unwrap_or("(none)")
+            ),
             "system" => {
-                chat.session.builder_mut().set_system_prompt(Some(arg.to_owned()));
+                chat.session
+                    .builder_mut()
+                    .set_system_prompt(Some(arg.to_owned()));
                 if let Some(r) = chat.recorder.as_mut() {
                     r.set_system_prompt(Some(arg.to_owned()));
                 }
@@ -255,10 +280,15 @@ pub(super) async fn run(ctx: &Context, rt: &Runtime, mut chat: Chat) -> anyhow::
             }
             "model" if arg.is_empty() => eprintln!("talking to {current}"),
             "model" => {
-                let new_target = if arg == "remote" { Target::Remote } else { Target::Server(arg.to_owned()) };
+                let new_target = if arg == "remote" {
+                    Target::Remote
+                } else {
+                    Target::Server(arg.to_owned())
+                };
                 match connect(rt, &new_target).await {
                     Ok(c) => {
-                        chat.session.switch_client(c.client.clone(), c.limit.clone());
+                        chat.session
+                            .switch_client(c.client.clone(), c.limit.clone());
                         if let Some(r) = chat.recorder.as_mut() {
                             r.set_model(c.client.model());
                         }
@@ -271,7 +301,11 @@ pub(super) async fn run(ctx: &Context, rt: &Runtime, mut chat: Chat) -> anyhow::
                     Err(e) => eprintln!("error: {e:#}"),
                 }
             }
-            "save" if !arg.is_empty() => match transcript::save(arg.as_ref(), chat.session.system_prompt(), chat.session.history()) {
+            "save" if !arg.is_empty() => match transcript::save(
+                arg.as_ref(),
+                chat.session.system_prompt(),
+                chat.session.history(),
+            ) {
                 Ok(()) => eprintln!("saved {} messages to {arg}", chat.session.history().len()),
                 Err(e) => eprintln!("error: {e:#}"),
             },
@@ -286,7 +320,10 @@ pub(super) async fn run(ctx: &Context, rt: &Runtime, mut chat: Chat) -> anyhow::
                 }
                 Err(e) => eprintln!("error: {e:#}"),
             },
-            "save" | "load" | "goto" | "search" | "remember" | "memories" | "template" | "export" if arg.is_empty() => {
+            "save" | "load" | "goto" | "search" | "remember" | "memories" | "template"
+            | "export"
+                if arg.is_empty() =>
+            {
                 eprintln!("usage: /{name} {}", slash::usage(name));
             }
             other => {
@@ -300,7 +337,13 @@ pub(super) async fn run(ctx: &Context, rt: &Runtime, mut chat: Chat) -> anyhow::
 }
 
 fn supervise(rt: &Runtime, conn: &Connection) -> Option<Supervisor> {
-    conn.server.as_ref().map(|s| Supervisor::start(Arc::clone(rt.servers()), s.name.clone(), RestartPolicy::default()))
+    conn.server.as_ref().map(|s| {
+        Supervisor::start(
+            Arc::clone(rt.servers()),
+            s.name.clone(),
+            RestartPolicy::default(),
+        )
+    })
 }
 
 fn describe(conn: &Connection) -> String {

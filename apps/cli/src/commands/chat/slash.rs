@@ -33,7 +33,10 @@ pub(super) async fn memory_context(ctx: &Context) -> Option<Arc<MemoryContext>> 
         return None;
     }
     match crate::commands::memory::open(ctx, true).await {
-        Ok(Some(store)) => Some(Arc::new(MemoryContext::new(store, file.config().memory.clone()))),
+        Ok(Some(store)) => Some(Arc::new(MemoryContext::new(
+            store,
+            file.config().memory.clone(),
+        ))),
         Ok(None) => None,
         Err(e) => {
             tracing::warn!(error = %e, "long-term memory unavailable for this chat");
@@ -42,22 +45,67 @@ pub(super) async fn memory_context(ctx: &Context) -> Option<Arc<MemoryContext>> 
     }
 }
 
-pub(super) async fn run(ctx: &Context, chat: &mut Chat, name: &str, arg: &str) -> anyhow::Result<()> {
+/// Retrieval over the attached data stores, when `rag.enabled` and stores are attached. A store
+/// that cannot be opened is reported and the chat goes on without retrieval.
+pub(super) async fn rag_context(ctx: &Context) -> Option<llf_rag::context::RagContext> {
+    let file = ctx.config().ok()?;
+    let cache_file = file.paths().cache.join(llf_rag::cache::CACHE_FILE);
+    match llf_rag::context::RagContext::from_settings(
+        &file.config().rag,
+        &file.paths().data_stores,
+        Some(&cache_file),
+    )
+    .await
+    {
+        Ok(rag) => rag,
+        Err(e) => {
+            eprintln!("warning: retrieval is off for this chat: {e}");
+            None
+        }
+    }
+}
+
+/// Keeps the query caches for the next run and for `llf datastore cache-stats`.
+pub(super) fn save_rag_cache(ctx: &Context, rag: &llf_rag::context::RagContext) {
+    let Ok(file) = ctx.config() else { return };
+    let path = file.paths().cache.join(llf_rag::cache::CACHE_FILE);
+    if let Err(e) = rag.retriever().save_cache(&path) {
+        tracing::warn!(error = %e, "cannot save the retrieval caches");
+    }
+}
+
+pub(super) async fn run(
+    ctx: &Context,
+    chat: &mut Chat,
+    name: &str,
+    arg: &str,
+) -> anyhow::Result<()> {
     match name {
         "remember" => {
-            let m = chat.memory.as_ref().ok_or_else(|| anyhow::anyhow!("memory is off (memory.enabled = false)"))?;
+            let m = chat
+                .memory
+                .as_ref()
+                .ok_or_else(|| anyhow::anyhow!("memory is off (memory.enabled = false)"))?;
             let saved = m.remember(arg).await?;
             eprintln!("remembered in store `{}` (id {})", saved.store, saved.id);
         }
         "memories" => {
-            let m = chat.memory.as_ref().ok_or_else(|| anyhow::anyhow!("memory is off (memory.enabled = false)"))?;
+            let m = chat
+                .memory
+                .as_ref()
+                .ok_or_else(|| anyhow::anyhow!("memory is off (memory.enabled = false)"))?;
             let hits = m.recall(arg).await?;
             if hits.is_empty() {
                 eprintln!("no memories match");
             }
             for h in hits {
                 let text = h.snippet.unwrap_or(h.memory.content);
-                crate::output::line(format!("[{:.2}] {} ({})", h.score, text.replace('\n', " "), h.memory.id))?;
+                crate::output::line(format!(
+                    "[{:.2}] {} ({})",
+                    h.score,
+                    text.replace('\n', " "),
+                    h.memory.id
+                ))?;
             }
         }
         "template" => {
@@ -65,7 +113,9 @@ pub(super) async fn run(ctx: &Context, chat: &mut Chat, name: &str, arg: &str) -
             let id = parts.next().unwrap_or_default();
             let mut values = BTreeMap::new();
             for p in parts {
-                let (k, v) = p.split_once('=').ok_or_else(|| anyhow::anyhow!("`{p}` is not key=value"))?;
+                let (k, v) = p
+                    .split_once('=')
+                    .ok_or_else(|| anyhow::anyhow!("`{p}` is not key=value"))?;
                 values.insert(k.to_owned(), v.to_owned());
             }
             let text = crate::commands::template::store(ctx)?.render(id, &values)?;
@@ -81,7 +131,9 @@ pub(super) async fn run(ctx: &Context, chat: &mut Chat, name: &str, arg: &str) -
             }
             None => eprintln!("tools are off; start the chat with --tools"),
         },
-        "tree" | "branch" | "retry" | "goto" | "search" | "export" => history_command(chat, name, arg).await?,
+        "tree" | "branch" | "retry" | "goto" | "search" | "export" => {
+            history_command(chat, name, arg).await?
+        }
         other => eprintln!("unknown command /{other}; /help lists them"),
     }
     Ok(())
@@ -93,7 +145,13 @@ async fn history_command(chat: &mut Chat, name: &str, arg: &str) -> anyhow::Resu
     };
     let history = &rec.history;
     if name == "search" {
-        let hits = history.search(&SearchQuery::new(arg).highlight("\x1b[1m", "\x1b[0m").limit(10)).await?;
+        let hits = history
+            .search(
+                &SearchQuery::new(arg)
+                    .highlight("\x1b[1m", "\x1b[0m")
+                    .limit(10),
+            )
+            .await?;
         if hits.is_empty() {
             eprintln!("no saved message matches");
         }
@@ -115,13 +173,37 @@ async fn history_command(chat: &mut Chat, name: &str, arg: &str) -> anyhow::Resu
     match name {
         "tree" => {
             let tree = history.tree(&conv).await?;
-            let current: std::collections::HashSet<MessageId> = history.current_path(&conv).await?.iter().map(|m| m.id).collect();
-            let mut stack: Vec<(MessageId, usize)> = tree.children(None).iter().rev().map(|m| (m.id, 0)).collect();
+            let current: std::collections::HashSet<MessageId> = history
+                .current_path(&conv)
+                .await?
+                .iter()
+                .map(|m| m.id)
+                .collect();
+            let mut stack: Vec<(MessageId, usize)> = tree
+                .children(None)
+                .iter()
+                .rev()
+                .map(|m| (m.id, 0))
+                .collect();
             while let Some((id, depth)) = stack.pop() {
-                let Some(m) = tree.messages.iter().find(|m| m.id == id) else { continue };
+                let Some(m) = tree.messages.iter().find(|m| m.id == id) else {
+                    continue;
+                };
                 let mark = if current.contains(&id) { "*" } else { " " };
-                let text: String = m.message.content.replace('\n', " ").chars().take(60).collect();
-                crate::output::line(format!("{mark} {:indent$}#{} {}: {text}", "", m.id, m.role(), indent = depth * 2))?;
+                let text: String = m
+                    .message
+                    .content
+                    .replace('\n', " ")
+                    .chars()
+                    .take(60)
+                    .collect();
+                crate::output::line(format!(
+                    "{mark} {:indent$}#{} {}: {text}",
+                    "",
+                    m.id,
+                    m.role(),
+                    indent = depth * 2
+                ))?;
                 for child in tree.children(Some(id)).iter().rev() {
                     stack.push((child.id, depth + 1));
                 }
@@ -129,7 +211,10 @@ async fn history_command(chat: &mut Chat, name: &str, arg: &str) -> anyhow::Resu
             eprintln!("* marks the active branch; /goto ID switches");
         }
         "goto" => {
-            let id: MessageId = arg.trim_start_matches('#').parse().map_err(|_| anyhow::anyhow!("`{arg}` is not a message id"))?;
+            let id: MessageId = arg
+                .trim_start_matches('#')
+                .parse()
+                .map_err(|_| anyhow::anyhow!("`{arg}` is not a message id"))?;
             history.checkout(&conv, id).await?;
             let messages = rec.current_messages().await?;
             let n = messages.len();
@@ -140,37 +225,65 @@ async fn history_command(chat: &mut Chat, name: &str, arg: &str) -> anyhow::Resu
             let path = history.current_path(&conv).await?;
             let target = if arg.is_empty() {
                 // Before the last user message: the next message is a sibling of it.
-                let last_user = path.iter().rposition(|m| m.role() == Role::User).ok_or_else(|| anyhow::anyhow!("no message to branch from yet"))?;
+                let last_user = path
+                    .iter()
+                    .rposition(|m| m.role() == Role::User)
+                    .ok_or_else(|| anyhow::anyhow!("no message to branch from yet"))?;
                 match last_user.checked_sub(1).and_then(|i| path.get(i)) {
                     Some(m) => m.id,
-                    None => anyhow::bail!("the first message has nothing before it; /clear starts a new conversation"),
+                    None => anyhow::bail!(
+                        "the first message has nothing before it; /clear starts a new conversation"
+                    ),
                 }
             } else {
-                arg.trim_start_matches('#').parse().map_err(|_| anyhow::anyhow!("`{arg}` is not a message id"))?
+                arg.trim_start_matches('#')
+                    .parse()
+                    .map_err(|_| anyhow::anyhow!("`{arg}` is not a message id"))?
             };
             history.checkout(&conv, target).await?;
             let messages = rec.current_messages().await?;
             chat.session.set_history(messages);
-            eprintln!("branching from message #{target}: your next message starts a new branch (/tree shows both)");
+            eprintln!(
+                "branching from message #{target}: your next message starts a new branch (/tree shows both)"
+            );
         }
         "retry" => {
             let path = history.current_path(&conv).await?;
-            let last_user = path.iter().rposition(|m| m.role() == Role::User).ok_or_else(|| anyhow::anyhow!("nothing to retry yet"))?;
+            let last_user = path
+                .iter()
+                .rposition(|m| m.role() == Role::User)
+                .ok_or_else(|| anyhow::anyhow!("nothing to retry yet"))?;
             let question = path[last_user].clone();
             history.checkout(&conv, question.id).await?;
-            let before: Vec<_> = path[..last_user].iter().filter(|m| m.role() != Role::System).map(|m| m.message.clone()).collect();
+            let before: Vec<_> = path[..last_user]
+                .iter()
+                .filter(|m| m.role() != Role::System)
+                .map(|m| m.message.clone())
+                .collect();
             chat.session.set_history(before);
             let built = chat.session.prepare(&question.message.content).await?;
-            let rec = chat.recorder.as_mut().ok_or_else(|| anyhow::anyhow!("history is off"))?;
+            let rec = chat
+                .recorder
+                .as_mut()
+                .ok_or_else(|| anyhow::anyhow!("history is off"))?;
             let mut row = rec.start_answer().await?;
             let stream = chat.session.stream(&built).await?;
-            let outcome = render::stream_to_stdout(stream, built.elapsed, chat.recorder.as_ref().map(|r| (r, &mut row))).await?;
-            let rec = chat.recorder.as_ref().ok_or_else(|| anyhow::anyhow!("history is off"))?;
+            let outcome = render::stream_to_stdout(
+                stream,
+                built.elapsed,
+                chat.recorder.as_ref().map(|r| (r, &mut row)),
+            )
+            .await?;
+            let rec = chat
+                .recorder
+                .as_ref()
+                .ok_or_else(|| anyhow::anyhow!("history is off"))?;
             match outcome {
                 render::Outcome::Done(c) => {
                     rec.finish(row, &c).await?;
                     render::status_line(&c);
-                    chat.session.push_turn(&question.message.content, &c.content);
+                    chat.session
+                        .push_turn(&question.message.content, &c.content);
                     eprintln!("(a new branch; /tree shows both answers)");
                 }
                 render::Outcome::Interrupted(p) | render::Outcome::Failed(_, p) => {
@@ -184,7 +297,11 @@ async fn history_command(chat: &mut Chat, name: &str, arg: &str) -> anyhow::Resu
             let format: Format = parts.next().unwrap_or("markdown").parse()?;
             let file = match parts.next() {
                 Some(f) => std::path::PathBuf::from(f),
-                None => std::path::PathBuf::from(format!("conversation-{}.{}", &conv[..8.min(conv.len())], format.extension())),
+                None => std::path::PathBuf::from(format!(
+                    "conversation-{}.{}",
+                    &conv[..8.min(conv.len())],
+                    format.extension()
+                )),
             };
             let bytes = llf_export::export(history, &conv, &ExportOptions::new(format)).await?;
             llf_export::write_file(&file, &bytes)?;

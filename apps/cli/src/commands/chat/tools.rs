@@ -12,7 +12,9 @@ use crate::Context;
 
 /// The tool registry wired to the config (MCP servers start here, once per chat).
 pub(super) async fn open(ctx: &Context, yes: bool) -> anyhow::Result<Arc<ToolRegistry>> {
-    let registry = crate::commands::tool::open_registry(ctx, crate::commands::tool::approval_prompt(yes)).await?;
+    let registry =
+        crate::commands::tool::open_registry(ctx, crate::commands::tool::approval_prompt(yes))
+            .await?;
     Ok(Arc::new(registry))
 }
 
@@ -20,11 +22,24 @@ impl Chat {
     /// Sends `input` through the tool loop, showing each tool call, and keeps every message of
     /// the exchange (calls, results, answer) in the session and the history.
     pub(crate) async fn ask_with_tools(&mut self, input: &str) -> anyhow::Result<()> {
-        let tools = self.tools.clone().ok_or_else(|| anyhow::anyhow!("tools are off"))?;
+        let tools = self
+            .tools
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("tools are off"))?;
         let built = self.session.prepare(input).await?;
         super::render::debug_prompt(&built);
-        let mode = if self.conn.supports_tools { ToolMode::Native } else { ToolMode::Constrained };
-        let lp = ToolLoop::new(self.session.client().clone(), tools, self.session.params().clone(), mode).max_rounds(self.tool_rounds);
+        let mode = if self.conn.supports_tools {
+            ToolMode::Native
+        } else {
+            ToolMode::Constrained
+        };
+        let lp = ToolLoop::new(
+            self.session.client().clone(),
+            tools,
+            self.session.params().clone(),
+            mode,
+        )
+        .max_rounds(self.tool_rounds);
         if let Some(r) = self.recorder.as_mut() {
             r.user(input).await?;
         }
@@ -41,7 +56,12 @@ impl Chat {
                 ToolLoopEvent::ToolStarted(c) => eprintln!("→ {} {}", c.name, c.arguments),
                 ToolLoopEvent::ToolFinished(o) => {
                     let status = if o.success { "ok" } else { "failed" };
-                    eprintln!("← {} {status} ({} ms): {}", o.name, o.duration.as_millis(), truncate(&o.content.to_string(), 200));
+                    eprintln!(
+                        "← {} {status} ({} ms): {}",
+                        o.name,
+                        o.duration.as_millis(),
+                        truncate(&o.content.to_string(), 200)
+                    );
                 }
                 _ => {}
             })
@@ -64,5 +84,9 @@ impl Chat {
 }
 
 fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max { s.to_owned() } else { format!("{}…", s.chars().take(max).collect::<String>()) }
+    if s.chars().count() <= max {
+        s.to_owned()
+    } else {
+        format!("{}…", s.chars().take(max).collect::<String>())
+    }
 }
