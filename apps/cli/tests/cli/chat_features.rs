@@ -302,3 +302,66 @@ fn retrieval_adds_cited_chunks_from_attached_stores() {
         "the chunk comes with its citation: {system}"
     );
 }
+
+#[test]
+fn resume_continues_a_saved_conversation_in_the_session() {
+    let rt = rt();
+    let fake = rt.block_on(FakeServer::start(|_, i| {
+        Reply::stream_text(&[&format!("answer {i}")])
+    }));
+    let sb = Sandbox::new();
+    remote(&sb, &fake.base_url());
+    sb.llf()
+        .args(["chat", "remember the number 7"])
+        .assert()
+        .success();
+    let id = rt.block_on(async {
+        history(&sb).await.list(&Default::default()).await.unwrap()[0]
+            .conversation
+            .id
+            .clone()
+    });
+    let out = sb
+        .llf()
+        .args(["chat", "-i", "--resume", &id[..10]])
+        .write_stdin("which number?\n/exit\n")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(
+        stderr_of(&out).contains("resuming \"remember the number 7\" (2 messages)"),
+        "{}",
+        stderr_of(&out)
+    );
+    let msgs = fake.requests()[1].body["messages"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let contents: Vec<&str> = msgs
+        .iter()
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        contents,
+        [
+            "Be brief.",
+            "remember the number 7",
+            "answer 0",
+            "which number?"
+        ]
+    );
+    rt.block_on(async {
+        let h = history(&sb).await;
+        assert_eq!(
+            h.list(&Default::default()).await.unwrap().len(),
+            1,
+            "no new conversation"
+        );
+        assert_eq!(h.current_path(&id).await.unwrap().len(), 5);
+    });
+    sb.llf()
+        .args(["chat", "--resume", "nope", "hi"])
+        .assert()
+        .failure();
+}

@@ -50,8 +50,11 @@ pub(crate) struct ChatArgs {
     #[arg(short, long, requires = "tools")]
     pub(crate) yes: bool,
     /// Do not save this chat in the conversation history.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "resume")]
     pub(crate) no_save: bool,
+    /// Continue a saved conversation (id or unique prefix from `llf conversation list`).
+    #[arg(long, value_name = "ID")]
+    pub(crate) resume: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -148,12 +151,31 @@ pub(crate) async fn run(ctx: &Context, args: ChatArgs) -> anyhow::Result<()> {
         builder = builder.with_provider(std::sync::Arc::new(r.clone()));
     }
     let system = builder.system_prompt().map(str::to_owned);
-    let session = rt.session(&conn, builder);
-    let recorder = if args.no_save {
+    let mut session = rt.session(&conn, builder);
+    let mut recorder = if args.no_save {
         None
     } else {
         record::Recorder::open(ctx, system, conn.client.model()).await
     };
+    if let Some(id) = &args.resume {
+        let rec = recorder
+            .as_mut()
+            .ok_or_else(|| anyhow::anyhow!("the conversation history cannot be opened"))?;
+        let conv = rec.history.conversation(id).await?;
+        let path = rec.history.current_path(&conv.id).await?;
+        if let Some(system) = path
+            .iter()
+            .find(|m| m.role() == llf_core::chat::Role::System)
+        {
+            session
+                .builder_mut()
+                .set_system_prompt(Some(system.message.content.clone()));
+        }
+        rec.conversation = Some(conv.id.clone());
+        let messages = rec.current_messages().await?;
+        eprintln!("resuming \"{}\" ({} messages)", conv.title, messages.len());
+        session.set_history(messages);
+    }
     let tools = if args.tools {
         Some(tools::open(ctx, args.yes).await?)
     } else {
