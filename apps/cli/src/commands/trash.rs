@@ -33,6 +33,8 @@ pub(crate) async fn run(ctx: &Context, cmd: TrashCmd) -> anyhow::Result<()> {
     // Deleted memories stay in the memory database (soft-deleted) rather than in the trash
     // directory; opening it purges those older than the retention period.
     let memories = crate::commands::memory::open(ctx, false).await?;
+    // Deleted conversations likewise stay in the history database.
+    let history = open_history(ctx).await?;
     match cmd {
         TrashCmd::List(args) => {
             let filter = TrashFilter {
@@ -46,6 +48,7 @@ pub(crate) async fn run(ctx: &Context, cmd: TrashCmd) -> anyhow::Result<()> {
             };
             let items = trash.list(&filter).await?;
             let deleted = deleted_memories(memories.as_ref(), &filter).await?;
+            let conversations = deleted_conversations(history.as_ref(), &filter).await?;
             if args.json {
                 let mut all = serde_json::to_value(&items)?;
                 if let Some(list) = all.as_array_mut() {
@@ -58,15 +61,28 @@ pub(crate) async fn run(ctx: &Context, cmd: TrashCmd) -> anyhow::Result<()> {
                             "deleted_at": d.deleted_at,
                         })
                     }));
+                    list.extend(conversations.iter().map(|c| {
+                        serde_json::json!({
+                            "id": c.id,
+                            "item_type": "conversation",
+                            "name": c.title,
+                            "deleted_at": c.deleted_at,
+                        })
+                    }));
                 }
                 return output::json(&all);
             }
-            if items.is_empty() && deleted.is_empty() {
+            if items.is_empty() && deleted.is_empty() && conversations.is_empty() {
                 eprintln!("the trash is empty");
                 return Ok(());
             }
             if items.is_empty() {
-                return print_deleted_memories(&deleted, trash.retention(), false);
+                print_deleted_memories(&deleted, trash.retention(), false)?;
+                return print_deleted_conversations(
+                    &conversations,
+                    trash.retention(),
+                    !deleted.is_empty(),
+                );
             }
             output::line(format!(
                 "{:<26}  {:<12}  {:<24}  {:>10}  {}",
@@ -87,6 +103,7 @@ pub(crate) async fn run(ctx: &Context, cmd: TrashCmd) -> anyhow::Result<()> {
                 ))?;
             }
             print_deleted_memories(&deleted, trash.retention(), true)?;
+            print_deleted_conversations(&conversations, trash.retention(), true)?;
         }
         TrashCmd::Restore { ids } => {
             for id in ids {
@@ -94,18 +111,28 @@ pub(crate) async fn run(ctx: &Context, cmd: TrashCmd) -> anyhow::Result<()> {
                     Ok(item) => {
                         eprintln!("restored {} to {}", item.name, item.original_path.display())
                     }
-                    Err(llf_core::Error::NotInTrash(e)) => match &memories {
-                        Some(mem) => {
-                            let m = mem.restore(&id).await.map_err(|err| match err {
-                                llf_memory::MemoryError::NotFound(_) => {
-                                    anyhow::Error::new(llf_core::Error::NotInTrash(e))
+                    Err(llf_core::Error::NotInTrash(e)) => {
+                        // Not a file: a deleted memory, or a deleted conversation.
+                        if let Some(mem) = &memories {
+                            match mem.restore(&id).await {
+                                Ok(m) => {
+                                    eprintln!("restored memory {} to {}", m.id, m.store);
+                                    continue;
                                 }
-                                other => other.into(),
-                            })?;
-                            eprintln!("restored memory {} to {}", m.id, m.store);
+                                Err(llf_memory::MemoryError::NotFound(_)) => {}
+                                Err(other) => return Err(other.into()),
+                            }
                         }
-                        None => return Err(llf_core::Error::NotInTrash(e).into()),
-                    },
+                        let conversation = match &history {
+                            Some(h) => h.restore(&id).await.ok(),
+                            None => None,
+                        };
+                        if let Some(c) = conversation {
+                            eprintln!("restored conversation \"{}\" ({})", c.title, c.id);
+                            continue;
+                        }
+                        return Err(llf_core::Error::NotInTrash(e).into());
+                    }
                     Err(e) => return Err(e.into()),
                 }
             }
@@ -120,7 +147,10 @@ pub(crate) async fn run(ctx: &Context, cmd: TrashCmd) -> anyhow::Result<()> {
                 ..TrashFilter::default()
             };
             let memory_count = deleted_memories(memories.as_ref(), &filter).await?.len();
-            let count = trash.list(&filter).await?.len() + memory_count;
+            let conversation_count = deleted_conversations(history.as_ref(), &filter)
+                .await?
+                .len();
+            let count = trash.list(&filter).await?.len() + memory_count + conversation_count;
             if count == 0 {
                 eprintln!("nothing to remove");
                 return Ok(());
@@ -138,7 +168,87 @@ pub(crate) async fn run(ctx: &Context, cmd: TrashCmd) -> anyhow::Result<()> {
                 let n = mem.purge_deleted(Duration::ZERO).await?;
                 eprintln!("removed {n} deleted memories");
             }
+            if let Some(h) = history.as_ref().filter(|_| conversation_count > 0) {
+                let n = h.purge_deleted(Duration::ZERO).await?;
+                eprintln!("removed {n} deleted conversations");
+            }
         }
+    }
+    Ok(())
+}
+
+/// The history database when it exists (it is not created here); conversations deleted longer
+/// ago than the retention are purged on the way, as `llf conversation` does.
+async fn open_history(ctx: &Context) -> anyhow::Result<Option<llf_history::History>> {
+    let file = ctx.config()?;
+    let path = file.paths().state.join("history.db");
+    if !path.exists() {
+        return Ok(None);
+    }
+    let history = llf_history::History::open(&path).await?;
+    let days = file.config().trash.retention_days;
+    history
+        .purge_deleted(Duration::from_secs(days.saturating_mul(24 * 3600)))
+        .await?;
+    Ok(Some(history))
+}
+
+/// Soft-deleted conversations passing `filter` (type `conversation`, text in the title).
+async fn deleted_conversations(
+    history: Option<&llf_history::History>,
+    filter: &TrashFilter,
+) -> anyhow::Result<Vec<llf_history::Conversation>> {
+    let Some(h) = history else {
+        return Ok(Vec::new());
+    };
+    if filter
+        .item_type
+        .is_some_and(|t| t != ItemType::Conversation)
+    {
+        return Ok(Vec::new());
+    }
+    let mut list: Vec<llf_history::Conversation> = h
+        .list(&llf_history::ListFilter {
+            deleted: true,
+            limit: None,
+        })
+        .await?
+        .into_iter()
+        .map(|s| s.conversation)
+        .collect();
+    if let Some(text) = &filter.name_contains {
+        let text = text.to_lowercase();
+        list.retain(|c| c.title.to_lowercase().contains(&text));
+    }
+    Ok(list)
+}
+
+fn print_deleted_conversations(
+    deleted: &[llf_history::Conversation],
+    retention: Duration,
+    after_others: bool,
+) -> anyhow::Result<()> {
+    if deleted.is_empty() {
+        return Ok(());
+    }
+    if after_others {
+        output::line("")?;
+    }
+    output::line("Deleted conversations (restore with `llf trash restore ID`):")?;
+    output::line(format!(
+        "{:<26}  {:<16}  {:<12}  {}",
+        "ID", "DELETED", "PURGED AFTER", "TITLE"
+    ))?;
+    for c in deleted {
+        let Some(at) = c.deleted_at else { continue };
+        let expires = at + chrono::Duration::from_std(retention).unwrap_or_default();
+        output::line(format!(
+            "{:<26}  {:<16}  {:<12}  {}",
+            c.id,
+            at.format("%Y-%m-%d %H:%M"),
+            expires.format("%Y-%m-%d"),
+            c.title
+        ))?;
     }
     Ok(())
 }

@@ -11,15 +11,6 @@ use serde_json::json;
 
 use crate::{Sandbox, read_json, stdout_of};
 
-fn remote_config(sb: &Sandbox, base_url: &str) {
-    sb.write_config(json!({
-        "llm_endpoint": {"api_base_url": base_url, "model_name": "fake-model", "default_local_server": null,
-                         "request_timeout": 5, "max_retries": 0},
-        "local_llm_servers": [],
-        "prompt": {"system_prompt": "You are terse."}
-    }));
-}
-
 fn real_config(sb: &Sandbox) -> u16 {
     let port = components::free_port();
     sb.write_config(json!({
@@ -31,21 +22,14 @@ fn real_config(sb: &Sandbox) -> u16 {
     port
 }
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 #[test]
 fn one_shot_streams_the_answer_and_sends_the_system_prompt() {
-    let rt = rt();
+    let rt = crate::tokio_rt();
     let fake = rt.block_on(FakeServer::scripted(vec![Reply::stream_text(&[
         "Hello", ", ", "world",
     ])]));
     let sb = Sandbox::new();
-    remote_config(&sb, &fake.base_url());
+    sb.remote_config(&fake.base_url(), Some("You are terse."));
     sb.llf()
         .args(["chat", "say", "hello"])
         .assert()
@@ -65,10 +49,10 @@ fn one_shot_streams_the_answer_and_sends_the_system_prompt() {
 
 #[test]
 fn piped_stdin_is_the_message_and_json_reports_usage() {
-    let rt = rt();
+    let rt = crate::tokio_rt();
     let fake = rt.block_on(FakeServer::scripted(vec![Reply::completion("4")]));
     let sb = Sandbox::new();
-    remote_config(&sb, &fake.base_url());
+    sb.remote_config(&fake.base_url(), Some("You are terse."));
     let out = sb
         .llf()
         .args(["chat", "--json"])
@@ -98,13 +82,13 @@ fn piped_stdin_is_the_message_and_json_reports_usage() {
 
 #[test]
 fn errors_from_the_endpoint_are_clear() {
-    let rt = rt();
+    let rt = crate::tokio_rt();
     let fake = rt.block_on(FakeServer::scripted(vec![Reply::error(
         401,
         "invalid api key",
     )]));
     let sb = Sandbox::new();
-    remote_config(&sb, &fake.base_url());
+    sb.remote_config(&fake.base_url(), Some("You are terse."));
     sb.llf()
         .args(["chat", "hi"])
         .assert()
@@ -114,9 +98,9 @@ fn errors_from_the_endpoint_are_clear() {
             predicate::str::contains("HTTP 401").and(predicate::str::contains("invalid api key")),
         );
     // Nothing listens here: the message says how to check.
-    remote_config(
-        &sb,
+    sb.remote_config(
         &format!("http://127.0.0.1:{}/v1", components::free_port()),
+        Some("You are terse."),
     );
     sb.llf()
         .args(["chat", "hi"])
@@ -127,12 +111,12 @@ fn errors_from_the_endpoint_are_clear() {
 
 #[test]
 fn repl_over_stdin_keeps_context_and_handles_slash_commands() {
-    let rt = rt();
+    let rt = crate::tokio_rt();
     let fake = rt.block_on(FakeServer::start(|_, i| {
         Reply::stream_text(&[&format!("answer {i}")])
     }));
     let sb = Sandbox::new();
-    remote_config(&sb, &fake.base_url());
+    sb.remote_config(&fake.base_url(), Some("You are terse."));
     let saved = sb.dir.path().join("conv.json");
     let script = format!(
         "first question\n/system Talk like a pirate.\nsecond \\\nline\n/model nosuchserver\n/help\n/save {}\n/clear\n/load {}\nthird\n/exit\n",
@@ -170,7 +154,7 @@ fn repl_over_stdin_keeps_context_and_handles_slash_commands() {
 
 #[test]
 fn ctrl_c_stops_the_answer_and_keeps_the_conversation() {
-    let rt = rt();
+    let rt = crate::tokio_rt();
     let slow: Vec<String> = (0..50)
         .map(|i| {
             chunk(
@@ -191,7 +175,7 @@ fn ctrl_c_stops_the_answer_and_keeps_the_conversation() {
         }
     }));
     let sb = Sandbox::new();
-    remote_config(&sb, &fake.base_url());
+    sb.remote_config(&fake.base_url(), Some("You are terse."));
     let saved = sb.dir.path().join("after.json");
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("llf"))
         .args(["chat", "-i"])

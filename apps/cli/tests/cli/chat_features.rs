@@ -6,22 +6,6 @@ use serde_json::json;
 
 use crate::{Sandbox, stderr_of, stdout_of};
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn remote(sb: &Sandbox, base_url: &str) {
-    sb.write_config(json!({
-        "llm_endpoint": {"api_base_url": base_url, "model_name": "fake-model", "default_local_server": null,
-                         "request_timeout": 5, "max_retries": 0},
-        "local_llm_servers": [],
-        "prompt": {"system_prompt": "Be brief."}
-    }));
-}
-
 async fn history(sb: &Sandbox) -> llf_history::History {
     llf_history::History::open(sb.home().join("state/history.db"))
         .await
@@ -30,12 +14,12 @@ async fn history(sb: &Sandbox) -> llf_history::History {
 
 #[test]
 fn one_shot_chats_are_saved_and_no_save_is_respected() {
-    let rt = rt();
+    let rt = crate::tokio_rt();
     let fake = rt.block_on(FakeServer::scripted(vec![Reply::stream_text(&[
         "Forty", "-two",
     ])]));
     let sb = Sandbox::new();
-    remote(&sb, &fake.base_url());
+    sb.remote_config(&fake.base_url(), Some("Be brief."));
     sb.llf()
         .args(["chat", "What is the answer?"])
         .assert()
@@ -65,12 +49,12 @@ fn one_shot_chats_are_saved_and_no_save_is_respected() {
 
 #[test]
 fn repl_history_commands_branch_retry_goto_search_export() {
-    let rt = rt();
+    let rt = crate::tokio_rt();
     let fake = rt.block_on(FakeServer::start(|_, i| {
         Reply::stream_text(&[&format!("answer {i}")])
     }));
     let sb = Sandbox::new();
-    remote(&sb, &fake.base_url());
+    sb.remote_config(&fake.base_url(), Some("Be brief."));
     let export = sb.dir.path().join("conv.md");
     let script = format!(
         "first question\nsecond question\n/retry\n/tree\n/branch\nalternative second\n/search question\n/export markdown {}\n/exit\n",
@@ -130,12 +114,12 @@ fn repl_history_commands_branch_retry_goto_search_export() {
 
 #[test]
 fn repl_goto_returns_to_an_earlier_branch() {
-    let rt = rt();
+    let rt = crate::tokio_rt();
     let fake = rt.block_on(FakeServer::start(|_, i| {
         Reply::stream_text(&[&format!("answer {i}")])
     }));
     let sb = Sandbox::new();
-    remote(&sb, &fake.base_url());
+    sb.remote_config(&fake.base_url(), Some("Be brief."));
     // A fresh history numbers messages from 1: system 1, "first" 2, answer 3, "second" 4,
     // answer 5, the retried answer 6.
     let script = "first\nsecond\n/retry\n/goto 5\nthird\n/goto 999999\n/exit\n";
@@ -178,12 +162,12 @@ fn repl_goto_returns_to_an_earlier_branch() {
 
 #[test]
 fn repl_memory_and_template_commands() {
-    let rt = rt();
+    let rt = crate::tokio_rt();
     let fake = rt.block_on(FakeServer::start(|_, i| {
         Reply::stream_text(&[&format!("ok {i}")])
     }));
     let sb = Sandbox::new();
-    remote(&sb, &fake.base_url());
+    sb.remote_config(&fake.base_url(), Some("Be brief."));
     let script = "/remember My cat is called Miso.\n/memories cat\nWhat is my cat called?\n/template summarize_text text=Rust_is_fast length=2\n/template nosuch\n/exit\n";
     let out = sb
         .llf()
@@ -212,7 +196,7 @@ fn repl_memory_and_template_commands() {
 
 #[test]
 fn chat_with_tools_runs_the_builtin_calculator_in_the_sandbox() {
-    let rt = rt();
+    let rt = crate::tokio_rt();
     let fake = rt.block_on(FakeServer::start(|req, _| {
         let msgs = req.body["messages"].as_array().unwrap();
         match msgs.iter().find(|m| m["role"] == "tool") {
@@ -224,7 +208,7 @@ fn chat_with_tools_runs_the_builtin_calculator_in_the_sandbox() {
         }
     }));
     let sb = Sandbox::new();
-    remote(&sb, &fake.base_url());
+    sb.remote_config(&fake.base_url(), Some("Be brief."));
     let out = sb
         .llf()
         .args(["chat", "--tools", "What is 12 times 7?"])
@@ -256,7 +240,7 @@ fn chat_with_tools_runs_the_builtin_calculator_in_the_sandbox() {
 
 #[test]
 fn retrieval_adds_cited_chunks_from_attached_stores() {
-    let rt = rt();
+    let rt = crate::tokio_rt();
     let fake = rt.block_on(FakeServer::scripted(vec![Reply::stream_text(&["ZX-4021"])]));
     let sb = Sandbox::new();
     sb.write_config(json!({
@@ -305,12 +289,12 @@ fn retrieval_adds_cited_chunks_from_attached_stores() {
 
 #[test]
 fn resume_continues_a_saved_conversation_in_the_session() {
-    let rt = rt();
+    let rt = crate::tokio_rt();
     let fake = rt.block_on(FakeServer::start(|_, i| {
         Reply::stream_text(&[&format!("answer {i}")])
     }));
     let sb = Sandbox::new();
-    remote(&sb, &fake.base_url());
+    sb.remote_config(&fake.base_url(), Some("Be brief."));
     sb.llf()
         .args(["chat", "remember the number 7"])
         .assert()

@@ -15,15 +15,8 @@ struct Seeded {
     question: i64,
 }
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 fn seed(sb: &Sandbox) -> Seeded {
-    rt().block_on(async {
+    crate::tokio_rt().block_on(async {
         let h = History::open(sb.home().join("state/history.db"))
             .await
             .unwrap();

@@ -52,6 +52,19 @@ impl Sandbox {
         path
     }
 
+    /// Points `llm_endpoint` at a (fake) OpenAI-compatible server, with no local server.
+    pub(crate) fn remote_config(&self, base_url: &str, system_prompt: Option<&str>) {
+        let mut cfg = serde_json::json!({
+            "llm_endpoint": {"api_base_url": base_url, "model_name": "fake-model", "default_local_server": null,
+                             "request_timeout": 30, "max_retries": 0},
+            "local_llm_servers": []
+        });
+        if let Some(p) = system_prompt {
+            cfg["prompt"] = serde_json::json!({"system_prompt": p});
+        }
+        self.write_config(cfg);
+    }
+
     pub(crate) fn read_config(&self) -> serde_json::Value {
         read_json(&self.home().join("config.json"))
     }
@@ -67,4 +80,12 @@ pub(crate) fn stdout_of(out: &std::process::Output) -> String {
 
 pub(crate) fn stderr_of(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A tokio runtime for tests that run a fake server (or open a database) beside the binary.
+pub(crate) fn tokio_rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }

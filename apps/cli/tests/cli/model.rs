@@ -7,13 +7,6 @@ use serde_json::json;
 
 use crate::{Sandbox, stdout_of};
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 #[test]
 fn list_and_info_show_the_real_model() {
     let sb = Sandbox::new();
@@ -44,7 +37,7 @@ fn list_and_info_show_the_real_model() {
 
 #[test]
 fn download_use_and_delete() {
-    let rt = rt();
+    let rt = crate::tokio_rt();
     let data = b"GGUF-not-really-but-bytes".repeat(1000);
     let sha = {
         let d = tempfile::tempdir().unwrap();
@@ -130,7 +123,7 @@ fn auto_setup_local_with_a_real_test_inference() {
 
 #[test]
 fn auto_setup_remote_and_its_non_interactive_errors() {
-    let rt = rt();
+    let rt = crate::tokio_rt();
     let fake = rt.block_on(FakeServer::scripted(vec![Reply::completion("OK")]));
     let sb = Sandbox::new();
     sb.llf()

@@ -13,21 +13,6 @@ use serde_json::json;
 
 use crate::{Sandbox, stderr_of, stdout_of};
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn remote_config(sb: &Sandbox, base_url: &str) {
-    sb.write_config(json!({
-        "llm_endpoint": {"api_base_url": base_url, "model_name": "fake-model", "default_local_server": null,
-                         "request_timeout": 30, "max_retries": 0},
-        "local_llm_servers": []
-    }));
-}
-
 fn history(sb: &Sandbox, rt: &tokio::runtime::Runtime) -> History {
     rt.block_on(History::open(sb.home().join("state/history.db")))
         .unwrap()
@@ -35,12 +20,12 @@ fn history(sb: &Sandbox, rt: &tokio::runtime::Runtime) -> History {
 
 #[test]
 fn resume_sends_the_saved_branch_and_saves_the_answer() {
-    let rt = rt();
+    let rt = crate::tokio_rt();
     let fake = rt.block_on(FakeServer::scripted(vec![Reply::stream_text(&[
         "Sure", ", ", "done",
     ])]));
     let sb = Sandbox::new();
-    remote_config(&sb, &fake.base_url());
+    sb.remote_config(&fake.base_url(), None);
     let h = history(&sb, &rt);
     let id = rt.block_on(async {
         let c = h.create_conversation("resumable", None).await.unwrap();
@@ -100,7 +85,7 @@ fn resume_sends_the_saved_branch_and_saves_the_answer() {
 
 #[test]
 fn a_process_killed_mid_answer_leaves_the_partial_answer_saved() {
-    let rt = rt();
+    let rt = crate::tokio_rt();
     // Tokens every 150 ms (longer than the save interval), far more than the test waits for.
     let mut events: Vec<String> = (0..100)
         .map(|i| {
@@ -117,7 +102,7 @@ fn a_process_killed_mid_answer_leaves_the_partial_answer_saved() {
         delay: Duration::from_millis(150),
     }]));
     let sb = Sandbox::new();
-    remote_config(&sb, &fake.base_url());
+    sb.remote_config(&fake.base_url(), None);
     let h = history(&sb, &rt);
     let id = rt
         .block_on(h.create_conversation("crashy", None))
@@ -169,12 +154,12 @@ fn a_process_killed_mid_answer_leaves_the_partial_answer_saved() {
 
 #[test]
 fn template_use_execute_sends_the_rendered_prompt_and_saves_a_conversation() {
-    let rt = rt();
+    let rt = crate::tokio_rt();
     let fake = rt.block_on(FakeServer::scripted(vec![Reply::stream_text(&[
         "Guten ", "Tag",
     ])]));
     let sb = Sandbox::new();
-    remote_config(&sb, &fake.base_url());
+    sb.remote_config(&fake.base_url(), None);
     let out = sb
         .llf()
         .args([
@@ -276,7 +261,7 @@ fn template_execute_and_resume_against_the_real_model() {
         .timeout(Duration::from_secs(120))
         .assert()
         .success();
-    let rt = rt();
+    let rt = crate::tokio_rt();
     let h = history(&sb, &rt);
     let path = rt.block_on(h.current_path(&id)).unwrap();
     assert_eq!(path.len(), 4);

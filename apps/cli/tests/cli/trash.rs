@@ -146,3 +146,74 @@ fn expired_items_are_purged_when_the_trash_is_opened() {
         .success()
         .stderr(predicate::str::contains("the trash is empty"));
 }
+
+#[test]
+fn deleted_conversations_are_listed_restored_and_emptied_with_the_trash() {
+    let rt = crate::tokio_rt();
+    let sb = Sandbox::new();
+    sb.write_config(serde_json::json!({}));
+    let (keep, gone) = rt.block_on(async {
+        let h = llf_history::History::open(sb.home().join("state/history.db"))
+            .await
+            .unwrap();
+        let a = h.create_conversation("Holiday plans", None).await.unwrap();
+        let b = h.create_conversation("Tax questions", None).await.unwrap();
+        h.delete(&a.id).await.unwrap();
+        h.delete(&b.id).await.unwrap();
+        (a.id, b.id)
+    });
+    sb.llf().args(["trash", "list"]).assert().success().stdout(
+        predicate::str::contains("Deleted conversations")
+            .and(predicate::str::contains("Holiday plans")),
+    );
+    let out = sb
+        .llf()
+        .args(["trash", "list", "--type", "conversation", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let items: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(items.as_array().unwrap().len(), 2);
+    assert!(
+        items
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["item_type"] == "conversation")
+    );
+    // Files only: no conversations.
+    let out = sb
+        .llf()
+        .args(["trash", "list", "--type", "file", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap(),
+        serde_json::json!([])
+    );
+
+    sb.llf()
+        .args(["trash", "restore", &keep])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "restored conversation \"Holiday plans\"",
+        ));
+    sb.llf()
+        .args(["trash", "empty", "--type", "conversation", "--yes"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("removed 1 deleted conversations"));
+    rt.block_on(async {
+        let h = llf_history::History::open(sb.home().join("state/history.db"))
+            .await
+            .unwrap();
+        let live = h.list(&Default::default()).await.unwrap();
+        assert_eq!(live.len(), 1);
+        assert_eq!(live[0].conversation.id, keep);
+        assert!(h.conversation(&gone).await.is_err(), "purged for good");
+    });
+}
