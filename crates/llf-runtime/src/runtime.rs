@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use llf_config::{Config, Paths};
 
+use crate::Result;
 use crate::client::{ChatClient, EndpointSpec};
 use crate::profile::ProfileLog;
 use crate::prompt::{ContextLimit, LlamaTokenCounter, PromptBuilder};
 use crate::queue::RequestQueue;
 use crate::server::{ServerManager, ServerState, StartPhase};
 use crate::session::ChatSession;
-use crate::{Result, RuntimeError};
 
 /// Which endpoint to talk to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,19 +166,7 @@ impl Runtime {
 
     /// Checks that `name` is a configured server.
     pub fn require_server(&self, name: &str) -> Result<()> {
-        self.servers
-            .server(Some(name))
-            .map(|_| ())
-            .map_err(|_| RuntimeError::UnknownServer {
-                name: name.to_owned(),
-                known: self
-                    .config
-                    .local_llm_servers
-                    .iter()
-                    .map(|s| s.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })
+        self.servers.server(Some(name)).map(|_| ())
     }
 }
 

@@ -275,7 +275,7 @@ impl ToolLoop {
             return Ok((c, Vec::new()));
         }
         let call = ToolCall {
-            id: format!("call_{}", ulid_like()),
+            id: format!("call_{}", new_call_id()),
             name,
             arguments: arguments.to_string(),
         };
@@ -352,7 +352,8 @@ fn parse_args(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()))
 }
 
-fn ulid_like() -> String {
+/// An id for a call the model made in constrained mode, where it gives none.
+fn new_call_id() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or(Duration::ZERO)

@@ -1,7 +1,7 @@
 //! `llf chat`: one-shot answers, piped input, and the interactive REPL.
 
 mod record;
-mod render;
+pub(crate) mod render;
 mod repl;
 mod slash;
 mod tools;
@@ -138,8 +138,51 @@ pub(crate) async fn run(ctx: &Context, args: ChatArgs) -> anyhow::Result<()> {
         }
     }
     let conn = connect(&rt, &target).await?;
+    let options = ChatOptions {
+        system: args.system.clone(),
+        tools: args.tools,
+        yes: args.yes,
+        save: !args.no_save,
+        resume: args.resume.clone(),
+    };
+    let (mut chat, rag) = open_chat(ctx, &rt, conn, target, &options).await?;
+    let result = match prompt {
+        Some(p) => one_shot(&mut chat, &p, &args).await,
+        None => repl::run(ctx, &rt, chat).await,
+    };
+    if let Some(r) = &rag {
+        slash::save_rag_cache(ctx, r);
+    }
+    result
+}
+
+/// How a chat is set up.
+#[derive(Debug, Default)]
+pub(crate) struct ChatOptions {
+    /// System prompt replacing `prompt.system_prompt`.
+    pub(crate) system: Option<String>,
+    /// Offer the enabled tools.
+    pub(crate) tools: bool,
+    /// Approve tool calls without asking.
+    pub(crate) yes: bool,
+    /// Save the chat in the history.
+    pub(crate) save: bool,
+    /// Continue this saved conversation.
+    pub(crate) resume: Option<String>,
+}
+
+/// Builds a chat over `conn`: prompt builder with memory and retrieval, history recorder
+/// (continuing a saved conversation when asked), tools. Returns the retrieval context too, whose
+/// caches the caller saves when the chat ends.
+pub(crate) async fn open_chat(
+    ctx: &Context,
+    rt: &Runtime,
+    conn: llf_runtime::Connection,
+    target: Target,
+    options: &ChatOptions,
+) -> anyhow::Result<(repl::Chat, Option<llf_rag::context::RagContext>)> {
     let mut builder = rt.prompt_builder();
-    if let Some(system) = &args.system {
+    if let Some(system) = &options.system {
         builder.set_system_prompt(Some(system.clone()));
     }
     let memory = slash::memory_context(ctx).await;
@@ -152,17 +195,18 @@ pub(crate) async fn run(ctx: &Context, args: ChatArgs) -> anyhow::Result<()> {
     }
     let system = builder.system_prompt().map(str::to_owned);
     let mut session = rt.session(&conn, builder);
-    let mut recorder = if args.no_save {
-        None
-    } else {
+    let mut recorder = if options.save || options.resume.is_some() {
         record::Recorder::open(ctx, system, conn.client.model()).await
+    } else {
+        None
     };
-    if let Some(id) = &args.resume {
+    if let Some(id) = &options.resume {
         let rec = recorder
             .as_mut()
             .ok_or_else(|| anyhow::anyhow!("the conversation history cannot be opened"))?;
         let conv = rec.history.conversation(id).await?;
         let path = rec.history.current_path(&conv.id).await?;
+        // The conversation's own system prompt wins, as when it was saved.
         if let Some(system) = path
             .iter()
             .find(|m| m.role() == llf_core::chat::Role::System)
@@ -176,13 +220,13 @@ pub(crate) async fn run(ctx: &Context, args: ChatArgs) -> anyhow::Result<()> {
         eprintln!("resuming \"{}\" ({} messages)", conv.title, messages.len());
         session.set_history(messages);
     }
-    let tools = if args.tools {
-        Some(tools::open(ctx, args.yes).await?)
+    let tools = if options.tools {
+        Some(tools::open(ctx, options.yes).await?)
     } else {
         None
     };
     let tool_rounds = ctx.config()?.config().tools.max_tool_rounds as usize;
-    let mut chat = repl::Chat {
+    let chat = repl::Chat {
         session,
         conn,
         target,
@@ -191,14 +235,7 @@ pub(crate) async fn run(ctx: &Context, args: ChatArgs) -> anyhow::Result<()> {
         tools,
         tool_rounds,
     };
-    let result = match prompt {
-        Some(p) => one_shot(&mut chat, &p, &args).await,
-        None => repl::run(ctx, &rt, chat).await,
-    };
-    if let Some(r) = &rag {
-        slash::save_rag_cache(ctx, r);
-    }
-    result
+    Ok((chat, rag))
 }
 
 /// Connects to `target`, starting its local server with a spinner when needed.
