@@ -206,6 +206,12 @@ impl FakeServer {
         .await
     }
 
+    /// Starts a server that streams `"{prefix} {n}"` as the answer to the `n`-th request (from
+    /// 0), so a test can tell which answer came from which request.
+    pub async fn numbered(prefix: &'static str) -> Self {
+        Self::start(move |_, i| Reply::stream_text(&[&format!("{prefix} {i}")])).await
+    }
+
     /// `http://127.0.0.1:PORT/v1`.
     pub fn base_url(&self) -> String {
         format!("http://{}/v1", self.addr)

@@ -112,9 +112,7 @@ fn errors_from_the_endpoint_are_clear() {
 #[test]
 fn repl_over_stdin_keeps_context_and_handles_slash_commands() {
     let rt = crate::tokio_rt();
-    let fake = rt.block_on(FakeServer::start(|_, i| {
-        Reply::stream_text(&[&format!("answer {i}")])
-    }));
+    let fake = rt.block_on(FakeServer::numbered("answer"));
     let sb = Sandbox::new();
     sb.remote_config(&fake.base_url(), Some("You are terse."));
     let saved = sb.dir.path().join("conv.json");

@@ -50,9 +50,7 @@ fn one_shot_chats_are_saved_and_no_save_is_respected() {
 #[test]
 fn repl_history_commands_branch_retry_goto_search_export() {
     let rt = crate::tokio_rt();
-    let fake = rt.block_on(FakeServer::start(|_, i| {
-        Reply::stream_text(&[&format!("answer {i}")])
-    }));
+    let fake = rt.block_on(FakeServer::numbered("answer"));
     let sb = Sandbox::new();
     sb.remote_config(&fake.base_url(), Some("Be brief."));
     let export = sb.dir.path().join("conv.md");
@@ -115,9 +113,7 @@ fn repl_history_commands_branch_retry_goto_search_export() {
 #[test]
 fn repl_goto_returns_to_an_earlier_branch() {
     let rt = crate::tokio_rt();
-    let fake = rt.block_on(FakeServer::start(|_, i| {
-        Reply::stream_text(&[&format!("answer {i}")])
-    }));
+    let fake = rt.block_on(FakeServer::numbered("answer"));
     let sb = Sandbox::new();
     sb.remote_config(&fake.base_url(), Some("Be brief."));
     // A fresh history numbers messages from 1: system 1, "first" 2, answer 3, "second" 4,
@@ -163,9 +159,7 @@ fn repl_goto_returns_to_an_earlier_branch() {
 #[test]
 fn repl_memory_and_template_commands() {
     let rt = crate::tokio_rt();
-    let fake = rt.block_on(FakeServer::start(|_, i| {
-        Reply::stream_text(&[&format!("ok {i}")])
-    }));
+    let fake = rt.block_on(FakeServer::numbered("ok"));
     let sb = Sandbox::new();
     sb.remote_config(&fake.base_url(), Some("Be brief."));
     let script = "/remember My cat is called Miso.\n/memories cat\nWhat is my cat called?\n/template summarize_text text=Rust_is_fast length=2\n/template nosuch\n/exit\n";
@@ -290,9 +284,7 @@ fn retrieval_adds_cited_chunks_from_attached_stores() {
 #[test]
 fn resume_continues_a_saved_conversation_in_the_session() {
     let rt = crate::tokio_rt();
-    let fake = rt.block_on(FakeServer::start(|_, i| {
-        Reply::stream_text(&[&format!("answer {i}")])
-    }));
+    let fake = rt.block_on(FakeServer::numbered("answer"));
     let sb = Sandbox::new();
     sb.remote_config(&fake.base_url(), Some("Be brief."));
     sb.llf()
