@@ -39,3 +39,60 @@ pub fn free_port() -> u16 {
         .map(|a| a.port())
         .expect("no free loopback port")
 }
+
+/// Kills every server recorded in the state files under `state_dir/servers/` (the layout of
+/// `llf-runtime`), after checking that the pid still runs llama-server. Tests stop their servers
+/// themselves; this is the safety net that keeps a *failing* test from leaving one behind.
+pub fn reap_servers(state_dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(state_dir.join("servers")) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let Ok(text) = std::fs::read_to_string(entry.path()) else {
+            continue;
+        };
+        let Some(pid) = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v["pid"].as_u64())
+        else {
+            continue;
+        };
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmdline).contains("llama-server") {
+            let _ = std::process::Command::new("kill")
+                .args(["-9", &pid.to_string()])
+                .status();
+        }
+    }
+}
+
+/// A temporary `LLF_HOME` whose servers are killed when it is dropped (see [`reap_servers`]).
+pub struct TestHome {
+    dir: tempfile::TempDir,
+}
+
+impl TestHome {
+    /// A new empty home.
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+}
+
+impl Default for TestHome {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for TestHome {
+    fn drop(&mut self) {
+        reap_servers(&self.dir.path().join("state"));
+    }
+}

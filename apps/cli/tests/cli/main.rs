@@ -24,6 +24,13 @@ pub(crate) struct Sandbox {
     pub(crate) dir: tempfile::TempDir,
 }
 
+impl Drop for Sandbox {
+    // A failing test must not leave a llama-server running.
+    fn drop(&mut self) {
+        llf_testkit::components::reap_servers(&self.home().join("state"));
+    }
+}
+
 impl Sandbox {
     pub(crate) fn new() -> Self {
         Self {

@@ -60,7 +60,7 @@ async fn hub(
 }
 
 fn sha_hex(bytes: &[u8]) -> String {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = llf_testkit::components::TestHome::new();
     let p = dir.path().join("x");
     std::fs::write(&p, bytes).unwrap();
     sha256_of(&p).unwrap()
@@ -159,7 +159,7 @@ async fn choosing_files_and_unknown_repositories() {
 
 #[tokio::test]
 async fn list_find_and_delete_to_the_trash() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = llf_testkit::components::TestHome::new();
     let file = crate::local_config(dir.path(), &["smol"], json!({}));
     let models = file.paths().models.clone();
     std::fs::create_dir_all(models.join("acme__tiny")).unwrap();

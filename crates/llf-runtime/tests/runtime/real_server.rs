@@ -11,7 +11,7 @@ use crate::{local_config, pid_alive};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stream_and_complete_with_the_real_model_then_stop() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = llf_testkit::components::TestHome::new();
     let file = local_config(dir.path(), &["smol"], serde_json::json!({}));
     let rt = Runtime::new(file.config(), file.paths());
 
@@ -109,7 +109,7 @@ async fn stream_and_complete_with_the_real_model_then_stop() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_on_two_ports_and_a_later_process_sees_them() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = llf_testkit::components::TestHome::new();
     let file = local_config(dir.path(), &["a", "b"], serde_json::json!({}));
     let rt = Runtime::new(file.config(), file.paths());
     let (a, b) = tokio::join!(
@@ -154,7 +154,7 @@ async fn two_servers_on_two_ports_and_a_later_process_sees_them() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crashed_server_is_restarted_by_the_supervisor() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = llf_testkit::components::TestHome::new();
     let file = local_config(dir.path(), &["sup"], serde_json::json!({}));
     let rt = Runtime::new(file.config(), file.paths());
     let first = rt.servers().start(Some("sup"), |_| {}).await.unwrap();
@@ -191,4 +191,25 @@ async fn a_crashed_server_is_restarted_by_the_supervisor() {
         .unwrap();
     assert_eq!(end, None);
     assert!(!pid_alive(pid));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_test_home_reaps_a_server_left_running() {
+    // The safety net every server test relies on when it fails halfway.
+    let home = llf_testkit::components::TestHome::new();
+    let file = local_config(home.path(), &["left"], serde_json::json!({}));
+    let rt = Runtime::new(file.config(), file.paths());
+    let st = rt.servers().start(Some("left"), |_| {}).await.unwrap();
+    assert!(pid_alive(st.pid));
+    drop(home);
+    // Killed: a zombie until reaped, which `pid_alive` counts as gone.
+    for _ in 0..100 {
+        if !pid_alive(st.pid) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!pid_alive(st.pid), "the reaper did not kill the server");
+    // Reap our own child (its state file went with the home).
+    assert!(!rt.servers().stop("left").await.unwrap());
 }

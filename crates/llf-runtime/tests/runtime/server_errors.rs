@@ -20,7 +20,7 @@ fn script(dir: &std::path::Path, name: &str, body: &str) -> std::path::PathBuf {
 
 #[tokio::test]
 async fn missing_binary_missing_model_and_unknown_server() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = llf_testkit::components::TestHome::new();
     let file = local_config(
         dir.path(),
         &["x"],
@@ -50,7 +50,7 @@ async fn missing_binary_missing_model_and_unknown_server() {
 
 #[tokio::test]
 async fn port_in_use_is_reported() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = llf_testkit::components::TestHome::new();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
     let file = local_config(
@@ -80,7 +80,7 @@ async fn port_in_use_is_reported() {
 
 #[tokio::test]
 async fn a_server_dying_at_start_shows_its_last_log_lines() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = llf_testkit::components::TestHome::new();
     let fake = script(
         dir.path(),
         "llama-server",
@@ -108,7 +108,7 @@ async fn a_server_dying_at_start_shows_its_last_log_lines() {
 
 #[tokio::test]
 async fn a_stale_state_file_is_detected_and_removed() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = llf_testkit::components::TestHome::new();
     let file = local_config(dir.path(), &["s"], json!({}));
     let rt = Runtime::new(file.config(), file.paths());
     // A state file left by a crashed llf, naming a pid that is not our server (this test's pid).
@@ -130,7 +130,7 @@ async fn a_stale_state_file_is_detected_and_removed() {
 
 #[tokio::test]
 async fn a_crash_loop_is_reported_instead_of_retried_forever() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = llf_testkit::components::TestHome::new();
     // A "server" that is healthy long enough to start, then dies; every restart fails the same way.
     let fake = script(dir.path(), "llama-server", "exit 1");
     let file = local_config(

@@ -234,7 +234,7 @@ async fn a_model_that_never_stops_calling_tools_is_cut_off() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn smollm2_round_trip_through_constrained_output() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = llf_testkit::components::TestHome::new();
     let file = crate::local_config(
         dir.path(),
         &["tools"],
