@@ -33,12 +33,20 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Create, inspect and edit the configuration.
+    /// Talk to a model: `llf chat` for a session, `llf chat "question"` for one answer.
+    ///
+    /// Starts the default local llama-server when it is not running. Piped stdin is sent as the
+    /// message (`git diff | llf chat --system "Review this"`).
+    Chat(crate::commands::chat::ChatArgs),
+    /// Start, stop and inspect local llama-server instances.
     #[command(subcommand)]
-    Config(ConfigCmd),
-    /// List, restore or permanently remove deleted items.
+    Server(crate::commands::server::ServerCmd),
+    /// List, inspect, download and delete models; `auto-setup` guides a first setup.
     #[command(subcommand)]
-    Trash(TrashCmd),
+    Model(crate::commands::model::ModelCmd),
+    /// Per-request performance figures: time to first token, tokens/s.
+    #[command(subcommand)]
+    Performance(crate::commands::performance::PerformanceCmd),
     /// Saved conversations: list, show, resume, search, branch, export and import.
     #[command(subcommand)]
     Conversation(crate::commands::conversation::ConversationCmd),
@@ -59,20 +67,12 @@ pub(crate) enum Command {
     /// Developer helpers, e.g. `llf dev create-tool NAME` to scaffold a new tool.
     #[command(subcommand)]
     Dev(crate::commands::dev::DevCmd),
-    /// Talk to a model: `llf chat` for a session, `llf chat "question"` for one answer.
-    ///
-    /// Starts the default local llama-server when it is not running. Piped stdin is sent as the
-    /// message (`git diff | llf chat --system "Review this"`).
-    Chat(crate::commands::chat::ChatArgs),
-    /// Start, stop and inspect local llama-server instances.
+    /// Create, inspect and edit the configuration.
     #[command(subcommand)]
-    Server(crate::commands::server::ServerCmd),
-    /// List, inspect, download and delete models; `auto-setup` guides a first setup.
+    Config(ConfigCmd),
+    /// List, restore or permanently remove deleted items.
     #[command(subcommand)]
-    Model(crate::commands::model::ModelCmd),
-    /// Per-request performance figures: time to first token, tokens/s.
-    #[command(subcommand)]
-    Performance(crate::commands::performance::PerformanceCmd),
+    Trash(TrashCmd),
     /// Print a shell completion script, e.g. `llf completions bash > ~/.local/share/bash-completion/completions/llf`.
     Completions {
         /// The shell.
