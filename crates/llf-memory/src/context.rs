@@ -34,14 +34,7 @@ impl MemoryContext {
     /// Memories relevant to `text` from every enabled store, best first, filtered by the
     /// settings' `top_k` and `min_score`. Text without any word finds nothing.
     pub async fn relevant(&self, text: &str) -> Result<Vec<SearchHit>> {
-        let stores: Vec<String> = self
-            .store
-            .list_stores()
-            .await?
-            .into_iter()
-            .filter(|s| s.enabled)
-            .map(|s| s.name)
-            .collect();
+        let stores = self.enabled_stores().await?;
         let query = SearchQuery::new()
             .text(text)
             .match_mode(MatchMode::Any)
@@ -56,6 +49,18 @@ impl MemoryContext {
         }
     }
 
+    /// Names of the stores chats draw on.
+    async fn enabled_stores(&self) -> Result<Vec<String>> {
+        Ok(self
+            .store
+            .list_stores()
+            .await?
+            .into_iter()
+            .filter(|s| s.enabled)
+            .map(|s| s.name)
+            .collect())
+    }
+
     /// `/remember TEXT`: adds `text` to the default store (created when missing).
     pub async fn remember(&self, text: &str) -> Result<Memory> {
         let name = &self.settings.default_store;
@@ -66,14 +71,7 @@ impl MemoryContext {
     /// `/memories QUERY`: searches every enabled store (all words of `query` optional, up to 10
     /// hits, no score threshold), for showing to the user.
     pub async fn recall(&self, query: &str) -> Result<Vec<SearchHit>> {
-        let stores: Vec<String> = self
-            .store
-            .list_stores()
-            .await?
-            .into_iter()
-            .filter(|s| s.enabled)
-            .map(|s| s.name)
-            .collect();
+        let stores = self.enabled_stores().await?;
         self.store
             .search_stores(
                 &stores,

@@ -316,26 +316,14 @@ pub(crate) async fn run(ctx: &Context, cmd: DatastoreCmd) -> anyhow::Result<()> 
                     list_or_none(&settings.attached_stores)
                 );
             }
-            let attached: Vec<String> = settings
-                .attached_stores
-                .iter()
-                .filter(|s| **s != name)
-                .cloned()
-                .collect();
-            save_attached(ctx, &attached, false)?;
+            save_attached(ctx, &without(&settings.attached_stores, &name), false)?;
             eprintln!("detached `{name}`");
         }
         DatastoreCmd::Delete { name } => {
             let trash = crate::commands::trash::open(ctx).await?;
             let item = catalog::delete_store(&root, &name, &trash).await?;
             if settings.attached_stores.contains(&name) {
-                let attached: Vec<String> = settings
-                    .attached_stores
-                    .iter()
-                    .filter(|s| **s != name)
-                    .cloned()
-                    .collect();
-                save_attached(ctx, &attached, false)?;
+                save_attached(ctx, &without(&settings.attached_stores, &name), false)?;
             }
             eprintln!(
                 "moved data store `{name}` to the trash (restore with `llf trash restore {}`)",
@@ -554,4 +542,9 @@ fn print_manifest(m: &Manifest, dir: &Path, attached: bool) -> anyhow::Result<()
         output::line(format!("{:<10} {src}", "imported"))?;
     }
     Ok(())
+}
+
+/// `stores` without `name`.
+fn without(stores: &[String], name: &str) -> Vec<String> {
+    stores.iter().filter(|s| *s != name).cloned().collect()
 }

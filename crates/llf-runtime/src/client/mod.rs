@@ -178,38 +178,38 @@ impl ChatClient {
             Ok(Ok(resp)) => Ok(resp),
         };
         let total = sent.elapsed();
-        let result = outcome.map(|resp| {
-            let mut acc = Accumulator::new(self.spec.model.clone());
-            let mut resp = resp;
-            let mut calls = Vec::new();
-            if let Some(choice) = resp.choices.first_mut() {
-                if let Some(msg) = choice.message.take() {
-                    acc.completion.content = msg.content.unwrap_or_default();
-                    calls = msg.tool_calls;
-                }
-                acc.completion.finish_reason = choice.finish_reason.take();
-            }
-            if let Some(u) = resp.usage {
-                acc.completion.usage = u;
-                acc.completion.usage_reported = true;
-            }
-            let metrics = Metrics {
-                queue_wait: permit.waited,
-                time_to_first_token: total,
-                total,
-                tokens_per_second: if total.as_secs_f64() > 0.0 {
-                    acc.completion.usage.completion_tokens as f64 / total.as_secs_f64()
-                } else {
-                    0.0
+        let result = outcome.map(|mut resp| {
+            let choice = resp.choices.first_mut();
+            let finish_reason = choice.as_ref().and_then(|c| c.finish_reason.clone());
+            let message = choice.and_then(|c| c.message.take());
+            let (content, calls) = message
+                .map(|m| (m.content.unwrap_or_default(), m.tool_calls))
+                .unwrap_or_default();
+            let usage = resp.usage.unwrap_or_default();
+            let secs = total.as_secs_f64();
+            Completion {
+                model: self.spec.model.clone(),
+                content,
+                tool_calls: calls
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, tc)| tc.into_tool_call(i))
+                    .collect(),
+                finish_reason,
+                usage,
+                usage_reported: resp.usage.is_some(),
+                metrics: Metrics {
+                    queue_wait: permit.waited,
+                    // Not streamed: the first token arrives with the last.
+                    time_to_first_token: total,
+                    total,
+                    tokens_per_second: if secs > 0.0 {
+                        usage.completion_tokens as f64 / secs
+                    } else {
+                        0.0
+                    },
                 },
-            };
-            let mut c = acc.finish(metrics);
-            c.tool_calls = calls
-                .into_iter()
-                .enumerate()
-                .map(|(i, tc)| tc.into_tool_call(i))
-                .collect();
-            c
+            }
         });
         self.record(&request, &permit, result.as_ref().ok(), total, total, false);
         result
