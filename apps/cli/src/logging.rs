@@ -1,17 +1,17 @@
 //! Installs the tracing subscriber: stderr at the level -v/-q ask for, and with --debug a
 //! timestamped log file as well.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use tracing_subscriber::prelude::*;
 use tracing_subscriber::{EnvFilter, fmt};
 
-/// Sets up logging; returns the debug log file when one was opened.
+/// Sets up logging; with `debug`, also to the file `debug_log` (returned).
 pub(crate) fn init(
     verbose: u8,
     quiet: u8,
     debug: bool,
-    logs_dir: &Path,
+    debug_log: PathBuf,
 ) -> anyhow::Result<Option<PathBuf>> {
     let level = match (debug, quiet, verbose) {
         (true, _, _) => "warn,llf=debug",
@@ -31,11 +31,10 @@ pub(crate) fn init(
             .init();
         return Ok(None);
     }
-    std::fs::create_dir_all(logs_dir)?;
-    let path = logs_dir.join(format!(
-        "llf-debug-{}.log",
-        chrono::Local::now().format("%Y%m%d-%H%M%S")
-    ));
+    let path = debug_log;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
     let file = std::fs::File::create(&path)?;
     let file_layer = fmt::layer()
         .with_writer(std::sync::Mutex::new(file))

@@ -4,44 +4,70 @@
 // A command-line program prints to stdout and stderr by design.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod approval;
 mod cli;
 mod commands;
 mod logging;
 mod output;
 mod progress;
+mod text;
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use llf_config::{ConfigError, ConfigFile, Environment, Paths};
+use llf::Llf;
+use llf::config::{ConfigError, ConfigFile, Environment};
 
 use crate::cli::{Cli, Command};
 
 /// Exit status for a bad configuration (sysexits' EX_CONFIG).
 const EXIT_CONFIG: u8 = 78;
 
-/// What every command receives: the parsed flags, the environment and the loaded config (or why it
-/// could not be loaded, for the commands that can do without).
+/// Exit status of a command stopped with Ctrl-C (128 + SIGINT), as shells report it.
+const EXIT_INTERRUPTED: u8 = 130;
+
+/// A command stopped by Ctrl-C after saying so; it exits with status 130.
+#[derive(Debug)]
+pub(crate) struct Interrupted;
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("interrupted")
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+/// What every command receives: the parsed flags, the environment and LLF's application context
+/// over the loaded config (or why the config could not be loaded, for the commands that can do
+/// without).
 pub(crate) struct Context {
     pub(crate) cli_config: Option<std::path::PathBuf>,
     pub(crate) env: Environment,
-    pub(crate) config: Result<ConfigFile, ConfigError>,
+    pub(crate) llf: Result<Llf, ConfigError>,
 }
 
 impl Context {
-    /// The loaded config, or the error that prevented loading it.
-    pub(crate) fn config(&self) -> anyhow::Result<&ConfigFile> {
-        match &self.config {
-            Ok(c) => Ok(c),
+    /// LLF's application context, or the error that prevented loading the config.
+    pub(crate) fn llf(&self) -> anyhow::Result<&Llf> {
+        match &self.llf {
+            Ok(l) => Ok(l),
             Err(e) => {
                 Err(anyhow::Error::msg(e.to_string()).context("the configuration cannot be used"))
             }
         }
     }
+
+    /// The loaded config, or the error that prevented loading it.
+    pub(crate) fn config(&self) -> anyhow::Result<&ConfigFile> {
+        self.llf().map(Llf::config_file)
+    }
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    commands::chat::protect_prompt(&mut args);
+    let cli = Cli::parse_from(args);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -61,13 +87,13 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let env = Environment::from_process();
     let config = ConfigFile::load(cli.config.as_deref(), &env);
-    let logs_dir = match &config {
-        Ok(c) => c.paths().logs.clone(),
-        Err(_) => default_paths(cli.config.as_deref(), &env)
-            .map(|p| p.logs)
-            .unwrap_or_else(std::env::temp_dir),
+    let debug_log = match &config {
+        Ok(c) => llf::Locations::new(c.config(), c.paths()).debug_log(),
+        Err(_) => default_locations(cli.config.as_deref(), &env)
+            .map(|l| l.debug_log())
+            .unwrap_or_else(|| std::env::temp_dir().join("llf-debug.log")),
     };
-    if let Some(file) = logging::init(cli.verbose, cli.quiet, cli.debug, &logs_dir)? {
+    if let Some(file) = logging::init(cli.verbose, cli.quiet, cli.debug, debug_log)? {
         eprintln!("debug log: {}", file.display());
     }
     if let Ok(c) = &config {
@@ -78,7 +104,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let ctx = Context {
         cli_config: cli.config.clone(),
         env,
-        config,
+        llf: config.map(Llf::new),
     };
     match cli.command {
         Command::Config(cmd) => commands::config::run(&ctx, cmd).await,
@@ -98,8 +124,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-fn default_paths(explicit: Option<&std::path::Path>, env: &Environment) -> Option<Paths> {
-    let file = llf_config::ConfigFile::from_value(
+/// Where files would go with a default configuration (when the real one cannot be loaded).
+fn default_locations(
+    explicit: Option<&std::path::Path>,
+    env: &Environment,
+) -> Option<llf::Locations> {
+    let file = ConfigFile::from_value(
         explicit
             .map(ToOwned::to_owned)
             .unwrap_or_else(|| std::path::PathBuf::from("config.json")),
@@ -108,7 +138,7 @@ fn default_paths(explicit: Option<&std::path::Path>, env: &Environment) -> Optio
         env,
     )
     .ok()?;
-    Some(file.paths().clone())
+    Some(llf::Locations::new(file.config(), file.paths()))
 }
 
 /// Prints the error chain and picks the exit status. A closed stdout (`llf … | head`) is not an
@@ -119,6 +149,9 @@ fn report(err: &anyhow::Error) -> ExitCode {
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     }) {
         return ExitCode::SUCCESS;
+    }
+    if err.is::<Interrupted>() {
+        return ExitCode::from(EXIT_INTERRUPTED);
     }
     eprintln!("error: {err}");
     for cause in err.chain().skip(1) {

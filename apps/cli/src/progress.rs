@@ -1,5 +1,6 @@
 //! Spinners and progress bars on stderr; silent when stderr is not a terminal.
 
+use std::io::IsTerminal;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -37,5 +38,37 @@ impl StartSpinner {
 
     pub(crate) fn finish(self) {
         self.bar.finish_and_clear();
+    }
+}
+
+/// Follows a server start that may or may not happen (the server may be running already): the
+/// spinner appears with the first start-up phase, on a terminal only.
+#[derive(Default)]
+pub(crate) struct ServerStart {
+    spinner: std::sync::Mutex<Option<StartSpinner>>,
+    started: std::sync::Mutex<Option<String>>,
+}
+
+impl ServerStart {
+    /// The progress callback for `Chat::connect` and `Chat::switch`.
+    pub(crate) fn phase(&self, server: &str, phase: StartPhase) {
+        if matches!(phase, StartPhase::Spawned { .. }) {
+            *self.started.lock().unwrap_or_else(|p| p.into_inner()) = Some(server.to_owned());
+        }
+        if std::io::stderr().is_terminal() {
+            self.spinner
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get_or_insert_with(|| StartSpinner::new(server))
+                .phase(phase);
+        }
+    }
+
+    /// Clears the spinner; returns the server that was started, if one was.
+    pub(crate) fn finish(self) -> Option<String> {
+        if let Some(s) = self.spinner.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            s.finish();
+        }
+        self.started.into_inner().unwrap_or_else(|p| p.into_inner())
     }
 }

@@ -71,6 +71,7 @@ pub struct ToolLoop {
     params: InferenceParams,
     mode: ToolMode,
     max_rounds: usize,
+    stream: bool,
 }
 
 impl std::fmt::Debug for ToolLoop {
@@ -96,7 +97,14 @@ impl ToolLoop {
             params,
             mode,
             max_rounds: 5,
+            stream: true,
         }
+    }
+
+    /// Streams the model's answers (the default), or asks for each answer whole.
+    pub fn stream(mut self, on: bool) -> Self {
+        self.stream = on;
+        self
     }
 
     /// Sets the maximum number of model requests.
@@ -246,7 +254,11 @@ impl ToolTurn {
                 if offer_tools {
                     req = req.tools(self.specs.clone());
                 }
-                self.lp.client.stream(req).await
+                if self.lp.stream {
+                    self.lp.client.stream(req).await
+                } else {
+                    self.lp.client.complete_as_stream(req).await
+                }
             }
             ToolMode::Constrained => {
                 let events = match self.constrained_round(offer_tools).await {

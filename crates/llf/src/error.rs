@@ -68,7 +68,7 @@ pub enum Error {
         role: llf_core::chat::Role,
     },
     /// No item with this id in any part of the trash.
-    #[error("no deleted item has the id `{0}`")]
+    #[error("no item with id `{0}` in the trash (files, memories, conversations)")]
     NotInTrash(String),
     /// The capability was compiled out.
     #[error("this build of llf has no {0} support (cargo feature `{0}`)")]

@@ -81,6 +81,14 @@ impl Locations {
         self.paths.cache.join("builtin-tools")
     }
 
+    /// A new debug log file, named for the current local time.
+    pub fn debug_log(&self) -> PathBuf {
+        self.paths.logs.join(format!(
+            "llf-debug-{}.log",
+            chrono::Local::now().format("%Y%m%d-%H%M%S")
+        ))
+    }
+
     /// The line history of the interactive chat.
     pub fn chat_line_history(&self) -> PathBuf {
         self.paths.state.join("chat_history.txt")

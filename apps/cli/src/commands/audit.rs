@@ -31,7 +31,7 @@ pub(crate) enum AuditCmd {
 }
 
 pub(crate) async fn run(ctx: &Context, args: AuditArgs) -> anyhow::Result<()> {
-    let log = crate::commands::tool::audit_log(ctx)?;
+    let log = ctx.llf()?.audit_log();
     if let Some(AuditCmd::Verify) = args.cmd {
         let report = log.verify()?;
         eprintln!(

@@ -54,8 +54,8 @@ pub(crate) async fn run(ctx: &Context, cmd: ConfigCmd) -> anyhow::Result<()> {
         ConfigCmd::Validate { file } => {
             let loaded = match &file {
                 Some(path) => ConfigFile::load(Some(path), &ctx.env)?,
-                None => match &ctx.config {
-                    Ok(c) => c.clone(),
+                None => match &ctx.llf {
+                    Ok(l) => l.config_file().clone(),
                     Err(_) => ConfigFile::load(ctx.cli_config.as_deref(), &ctx.env)?,
                 },
             };

@@ -1,7 +1,6 @@
 //! `llf conversation …`: saved chats — list, read, search, branch, export and import.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Subcommand};
@@ -206,19 +205,8 @@ pub(crate) struct ExportArgs {
     font: Option<PathBuf>,
 }
 
-/// Opens the history database and purges conversations deleted longer ago than the retention.
-pub(crate) async fn open(ctx: &Context) -> anyhow::Result<History> {
-    let file = ctx.config()?;
-    let history = History::open(file.paths().state.join("history.db")).await?;
-    let days = file.config().trash.retention_days;
-    history
-        .purge_deleted(Duration::from_secs(days * 24 * 3600))
-        .await?;
-    Ok(history)
-}
-
 pub(crate) async fn run(ctx: &Context, cmd: ConversationCmd) -> anyhow::Result<()> {
-    let history = open(ctx).await?;
+    let history = ctx.llf()?.history().await?;
     match cmd {
         ConversationCmd::List {
             deleted,
@@ -309,8 +297,7 @@ pub(crate) async fn run(ctx: &Context, cmd: ConversationCmd) -> anyhow::Result<(
             message,
             target,
         } => {
-            super::history_chat::send(ctx, &history, &id, &message.join(" "), &target.target())
-                .await?;
+            super::history_chat::send(ctx, &id, &message.join(" "), &target.target()).await?;
         }
         ConversationCmd::Rename { id, title } => {
             let c = history.rename(&id, title).await?;
@@ -332,7 +319,7 @@ pub(crate) async fn run(ctx: &Context, cmd: ConversationCmd) -> anyhow::Result<(
                 eprintln!("restored \"{}\" ({})", c.title, c.id);
             }
         }
-        ConversationCmd::Search(args) => search(&history, args).await?,
+        ConversationCmd::Search(args) => search(history, args).await?,
         ConversationCmd::Branch {
             id,
             from,
@@ -412,9 +399,9 @@ pub(crate) async fn run(ctx: &Context, cmd: ConversationCmd) -> anyhow::Result<(
             }
             side_by_side(&cmp.left, &cmp.right, left, right)?;
         }
-        ConversationCmd::Export(args) => export(&history, args).await?,
+        ConversationCmd::Export(args) => export(history, args).await?,
         ConversationCmd::Import { file, json } => {
-            let imported = llf_export::import_file(&history, &file).await?;
+            let imported = llf_export::import_file(history, &file).await?;
             if json {
                 return output::json(&serde_json::to_value(&imported)?);
             }

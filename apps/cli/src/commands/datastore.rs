@@ -320,8 +320,8 @@ pub(crate) async fn run(ctx: &Context, cmd: DatastoreCmd) -> anyhow::Result<()> 
             eprintln!("detached `{name}`");
         }
         DatastoreCmd::Delete { name } => {
-            let trash = crate::commands::trash::open(ctx).await?;
-            let item = catalog::delete_store(&root, &name, &trash).await?;
+            let trash = ctx.llf()?.file_trash().await?;
+            let item = catalog::delete_store(&root, &name, trash).await?;
             if settings.attached_stores.contains(&name) {
                 save_attached(ctx, &without(&settings.attached_stores, &name), false)?;
             }

@@ -104,7 +104,7 @@ pub(crate) async fn run(ctx: &Context, cmd: DevCmd) -> anyhow::Result<()> {
                 category,
                 params,
             };
-            let dir = create_tool(crate::commands::tool::tools_dir(ctx)?, &template)?;
+            let dir = create_tool(&crate::commands::tool::tools_dir(ctx)?, &template)?;
             if template.lang == ToolLang::Rust {
                 eprintln!("building {name} with cargo…");
                 llf_tools::scaffold::build_rust_tool(&dir).await?;

@@ -1,53 +1,48 @@
 //! One exchange in a saved conversation, used by `llf conversation resume ID MESSAGE` and
-//! `llf template use --execute`: the chat's own machinery (`commands::chat`) continues the
-//! conversation, so the answer streams to stdout and is saved as it arrives — a `partial` row
-//! from before the first token, so an interruption keeps everything received.
+//! `llf template use --execute`: the facade's chat continues the conversation, so the answer
+//! streams to stdout and is saved as it arrives.
 
-use llf_history::History;
-use llf_runtime::Target;
+use llf::chat::ChatOptions;
+use llf::runtime::Target;
 
 use crate::Context;
-use crate::commands::chat::{ChatOptions, connect, open_chat, render};
-use crate::commands::server::runtime;
+use crate::commands::chat::{self, render};
 
 /// Sends `user_text` as the next message of `conversation` (continuing its active branch) and
-/// streams the answer to stdout, saving both.
+/// streams the answer to stdout, saving both; Ctrl-C ends it with [`crate::Interrupted`].
 pub(crate) async fn send(
     ctx: &Context,
-    history: &History,
     conversation: &str,
     user_text: &str,
     target: &Target,
 ) -> anyhow::Result<()> {
-    let conv = history.conversation(conversation).await?;
-    let rt = runtime(ctx)?;
-    let conn = connect(&rt, target).await?;
-    let options = ChatOptions {
-        save: true,
-        resume: Some(conv.id.clone()),
-        ..ChatOptions::default()
+    let llf = ctx.llf()?;
+    let options = ChatOptions::new()
+        .target(target.clone())
+        .resume(conversation);
+    let chat = chat::open(llf, options).await?;
+    let id = chat.conversation().await.unwrap_or_default();
+    chat::connect(&chat, None).await?;
+    let show = render::Show {
+        tokens: true,
+        tools: true,
     };
-    let (mut chat, _) = open_chat(ctx, &rt, conn, target.clone(), &options).await?;
-    let prompt = chat.session.prepare(user_text).await?;
-    match chat.ask_streaming(user_text, prompt).await? {
-        render::Outcome::Done(c) => {
-            render::status_line(&c);
+    let outcome = render::turn(chat.send(user_text), show).await?;
+    chat.close().await?;
+    match outcome {
+        render::Outcome::Done(summary) => {
+            render::status_line(&summary.completion);
             eprintln!(
-                "saved in conversation {} (`llf conversation resume {} \"…\"` continues it)",
-                conv.id, conv.id
+                "saved in conversation {id} (`llf conversation resume {id} \"…\"` continues it)"
             );
             Ok(())
         }
-        render::Outcome::Interrupted(_) => {
-            eprintln!(
-                "\n[interrupted; the partial answer is saved in conversation {}]",
-                conv.id
-            );
-            std::process::exit(130);
+        render::Outcome::Interrupted => {
+            eprintln!("[interrupted; the partial answer is saved in conversation {id}]");
+            Err(crate::Interrupted.into())
         }
-        render::Outcome::Failed(e, _) => Err(anyhow::Error::new(e).context(format!(
-            "the answer failed; what arrived is saved in conversation {}",
-            conv.id
+        render::Outcome::Failed(e) => Err(anyhow::Error::new(e).context(format!(
+            "the answer failed; what arrived is saved in conversation {id}"
         ))),
     }
 }

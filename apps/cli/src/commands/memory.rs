@@ -10,9 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use llf_memory::{
-    MatchMode, MemoryStore, MemoryUpdate, Metadata, NewMemory, SearchHit, SearchQuery, TagMode,
-};
+use llf_memory::{MatchMode, MemoryUpdate, Metadata, NewMemory, SearchHit, SearchQuery, TagMode};
 
 use crate::Context;
 use crate::output;
@@ -205,26 +203,8 @@ fn parse_date(s: &str) -> Result<DateTime<Utc>, String> {
         .ok_or_else(|| format!("`{s}` is not a date; use YYYY-MM-DD or RFC 3339"))
 }
 
-/// Opens the configured memory database and purges memories deleted longer ago than the trash
-/// retention. `None` when `create` is false and no database exists yet.
-pub(crate) async fn open(ctx: &Context, create: bool) -> anyhow::Result<Option<MemoryStore>> {
-    let file = ctx.config()?;
-    let path = file.paths().memory.join(MemoryStore::DATABASE_FILE);
-    if !create && !path.exists() {
-        return Ok(None);
-    }
-    let store = MemoryStore::open(path).await?;
-    let days = file.config().trash.retention_days;
-    store
-        .purge_deleted(Duration::from_secs(days.saturating_mul(24 * 3600)))
-        .await?;
-    Ok(Some(store))
-}
-
 pub(crate) async fn run(ctx: &Context, cmd: MemoryCmd) -> anyhow::Result<()> {
-    let Some(mem) = open(ctx, true).await? else {
-        anyhow::bail!("the memory database could not be created");
-    };
+    let mem = ctx.llf()?.memory().await?;
     let settings = ctx.config()?.config().memory.clone();
     // The configured default store exists implicitly; other stores must be created.
     let store_name = |arg: StoreArg| arg.store.unwrap_or_else(|| settings.default_store.clone());

@@ -8,7 +8,6 @@ use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use llf_config::ConfigFile;
 use llf_runtime::models::{ModelHub, ModelStore, read_info};
-use llf_runtime::{ChatRequest, Runtime, Target};
 
 use crate::Context;
 use crate::output;
@@ -373,19 +372,26 @@ async fn auto_setup(
     let file = ConfigFile::load(Some(file.path()), &ctx.env)?;
     if !args.no_test {
         eprintln!("testing with one short request…");
-        let rt = Runtime::new(file.config(), file.paths());
-        let conn = crate::commands::chat::connect(&rt, &Target::Default).await?;
-        let req = ChatRequest::new(vec![llf_core::chat::ChatMessage::user(
-            "Reply with the word OK.",
-        )])
-        .params(llf_config::schema::InferenceParams {
+        let params = llf::config::schema::InferenceParams {
             max_tokens: Some(16),
             ..file.config().inference_params.clone()
-        });
-        let answer = tokio::time::timeout(Duration::from_secs(300), conn.client.complete(req))
-            .await
-            .map_err(|_| anyhow::anyhow!("the test request took longer than 5 minutes"))??;
-        eprintln!("model answered: {}", answer.content.trim());
+        };
+        let llf = llf::Llf::new(file);
+        let options = llf::chat::ChatOptions::new()
+            .save(false)
+            .memory(false)
+            .datastores(Vec::<String>::new())
+            .stream(false)
+            .params(params);
+        let chat = crate::commands::chat::open(&llf, options).await?;
+        crate::commands::chat::connect(&chat, None).await?;
+        let answer = tokio::time::timeout(
+            Duration::from_secs(300),
+            chat.send("Reply with the word OK.").finish(),
+        )
+        .await
+        .map_err(|_| anyhow::anyhow!("the test request took longer than 5 minutes"))??;
+        eprintln!("model answered: {}", answer.answer.trim());
     }
     eprintln!(
         "done. Next: `llf chat` to talk, `llf server status` to see the server, `llf config show` for settings."

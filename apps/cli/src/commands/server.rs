@@ -63,9 +63,8 @@ pub(crate) enum ServerCmd {
     },
 }
 
-pub(crate) fn runtime(ctx: &Context) -> anyhow::Result<Runtime> {
-    let file = ctx.config()?;
-    Ok(Runtime::new(file.config(), file.paths()))
+pub(crate) fn runtime(ctx: &Context) -> anyhow::Result<&Runtime> {
+    Ok(ctx.llf()?.runtime())
 }
 
 /// Starts `name` (or the default server) with a spinner when on a terminal.
@@ -94,7 +93,7 @@ pub(crate) async fn run(ctx: &Context, cmd: ServerCmd) -> anyhow::Result<()> {
     let rt = runtime(ctx)?;
     match cmd {
         ServerCmd::Start { name } => {
-            let st = start_with_spinner(&rt, name.as_deref()).await?;
+            let st = start_with_spinner(rt, name.as_deref()).await?;
             eprintln!(
                 "server `{}` ready at {}/v1 (pid {}, log {})",
                 st.name,
@@ -124,10 +123,10 @@ pub(crate) async fn run(ctx: &Context, cmd: ServerCmd) -> anyhow::Result<()> {
         ServerCmd::Restart { name } => {
             let n = rt.servers().server(name.as_deref())?.name.clone();
             rt.servers().stop(&n).await?;
-            let st = start_with_spinner(&rt, Some(&n)).await?;
+            let st = start_with_spinner(rt, Some(&n)).await?;
             eprintln!("server `{}` restarted (pid {})", st.name, st.pid);
         }
-        ServerCmd::Status { name, json } => status(&rt, name.as_deref(), json).await?,
+        ServerCmd::Status { name, json } => status(rt, name.as_deref(), json).await?,
         ServerCmd::List { json } => {
             let list = rt.servers().list().await?;
             let default = rt.servers().default_name().map(str::to_owned);

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use llf_templates::{NewTemplate, PromptTemplate, TemplateEdit, TemplateFilter, TemplateStore};
+use llf_templates::{NewTemplate, PromptTemplate, TemplateEdit, TemplateFilter};
 
 use crate::Context;
 use crate::output;
@@ -142,12 +142,8 @@ pub(crate) struct UseArgs {
     target: super::conversation::TargetArgs,
 }
 
-pub(crate) fn store(ctx: &Context) -> anyhow::Result<TemplateStore> {
-    Ok(TemplateStore::new(ctx.config()?.paths().templates.clone()))
-}
-
 pub(crate) async fn run(ctx: &Context, cmd: TemplateCmd) -> anyhow::Result<()> {
-    let store = store(ctx)?;
+    let store = ctx.llf()?.templates();
     match cmd {
         TemplateCmd::List {
             category,
@@ -191,12 +187,11 @@ pub(crate) async fn run(ctx: &Context, cmd: TemplateCmd) -> anyhow::Result<()> {
                 return Ok(());
             }
             let t = store.get(&args.id)?;
-            let history = super::conversation::open(ctx).await?;
+            let history = ctx.llf()?.history().await?;
             let conv = history
                 .create_conversation(format!("{}: {}", t.name, first_line(&text)), None)
                 .await?;
-            super::history_chat::send(ctx, &history, &conv.id, &text, &args.target.target())
-                .await?;
+            super::history_chat::send(ctx, &conv.id, &text, &args.target.target()).await?;
         }
         TemplateCmd::Create {
             name,
@@ -246,8 +241,8 @@ pub(crate) async fn run(ctx: &Context, cmd: TemplateCmd) -> anyhow::Result<()> {
             eprintln!("updated template {} (version {})", t.id, t.version);
         }
         TemplateCmd::Delete { id } => {
-            let trash = super::trash::open(ctx).await?;
-            let item = store.delete(&id, &trash).await?;
+            let trash = ctx.llf()?.file_trash().await?;
+            let item = store.delete(&id, trash).await?;
             eprintln!(
                 "moved template {} to the trash; `llf trash restore {}` brings it back",
                 item.name, item.id

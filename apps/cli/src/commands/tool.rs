@@ -1,19 +1,14 @@
 //! `llf tool …`: list, inspect, import, enable, disable, remove, run and test tools.
 
-use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use llf_core::tool::ToolInvocation;
-use llf_tools::approval::{
-    ApprovalDecision, ApprovalPrompt, ApprovalRequest, ApprovalStore, FixedApproval,
-};
-use llf_tools::audit::{AuditEvent, AuditEventType, AuditLog};
-use llf_tools::{BUILTIN_TOOLS_DIR, ToolRegistry, ToolSet, ToolSource};
+use llf::core::tool::ToolInvocation;
+use llf::tools::ToolSource;
 use serde_json::{Value, json};
 
 use crate::Context;
+use crate::approval;
 use crate::output;
 
 /// `llf tool …`
@@ -82,134 +77,6 @@ pub(crate) struct RunArgs {
     pub(crate) yes: bool,
 }
 
-/// Asks on the terminal: once, for this session, always, or no.
-struct TerminalPrompt;
-
-#[async_trait::async_trait]
-impl ApprovalPrompt for TerminalPrompt {
-    async fn ask(&self, request: &ApprovalRequest) -> ApprovalDecision {
-        let question = format!(
-            "Run tool `{}` ({}) with {}?",
-            request.tool, request.description, request.arguments
-        );
-        let answer = tokio::task::spawn_blocking(move || {
-            dialoguer::Select::new()
-                .with_prompt(question)
-                .items(["yes, once", "yes, for this session", "yes, always", "no"])
-                .default(0)
-                .interact()
-        })
-        .await;
-        match answer {
-            Ok(Ok(0)) => ApprovalDecision::Once,
-            Ok(Ok(1)) => ApprovalDecision::Session,
-            Ok(Ok(2)) => ApprovalDecision::Always,
-            _ => ApprovalDecision::Deny,
-        }
-    }
-}
-
-/// The approval prompt for this run: the terminal when there is one, else deny (or `--yes`).
-pub(crate) fn approval_prompt(yes: bool) -> Arc<dyn ApprovalPrompt> {
-    if yes {
-        Arc::new(FixedApproval(ApprovalDecision::Once))
-    } else if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
-        Arc::new(TerminalPrompt)
-    } else {
-        Arc::new(FixedApproval(ApprovalDecision::Deny))
-    }
-}
-
-fn builtin_dir(ctx: &Context) -> anyhow::Result<Option<PathBuf>> {
-    let file = ctx.config()?;
-    Ok(match &file.config().tools.builtin_dir {
-        Some(d) => Some(d.clone()),
-        None => Some(PathBuf::from(BUILTIN_TOOLS_DIR)).filter(|p| p.is_dir()),
-    })
-}
-
-/// The tool set of the configured directories.
-pub(crate) fn load_set(ctx: &Context) -> anyhow::Result<ToolSet> {
-    let file = ctx.config()?;
-    let set = ToolSet::load(&file.paths().tools, builtin_dir(ctx)?.as_deref())?;
-    for p in set.problems() {
-        tracing::warn!(dir = %p.dir.display(), "{}", p.message);
-    }
-    Ok(set)
-}
-
-/// The audit log of the configured logs directory.
-pub(crate) fn audit_log(ctx: &Context) -> anyhow::Result<AuditLog> {
-    let file = ctx.config()?;
-    let t = &file.config().tools;
-    Ok(AuditLog::new(
-        file.paths().logs.join("audit.jsonl"),
-        t.audit_max_kb * 1024,
-        t.audit_keep_files,
-    ))
-}
-
-fn approvals_path(ctx: &Context) -> anyhow::Result<PathBuf> {
-    Ok(ctx.config()?.paths().state.join("tool_approvals.json"))
-}
-
-/// The tool set plus the in-process tools: `memory_store` and `memory_search` (once a memory
-/// database exists; `llf memory …` creates it) and the tools of the configured MCP servers.
-pub(crate) async fn full_set(ctx: &Context) -> anyhow::Result<ToolSet> {
-    let mut set = load_set(ctx)?;
-    if let Some(store) = crate::commands::memory::open(ctx, false).await? {
-        let memory = llf_memory::MemoryContext::new(store, ctx.config()?.config().memory.clone());
-        for tool in llf_tools::memory::memory_tools(memory) {
-            set.register_native(tool);
-        }
-    }
-    // MCP servers declared in `tools.mcp_servers`: one that does not start is reported and
-    // skipped, so the other tools stay usable.
-    let file = ctx.config()?;
-    let home = file.paths().state.join("mcp-home");
-    for server in &file.config().tools.mcp_servers {
-        std::fs::create_dir_all(&home)?;
-        match llf_tools::mcp::McpServer::connect(server, &home).await {
-            Ok(mcp) => {
-                for tool in mcp.native_tools() {
-                    set.register_native(tool);
-                }
-            }
-            Err(e) => tracing::warn!(server = %server.name, "{e}"),
-        }
-    }
-    Ok(set)
-}
-
-/// A registry wired to the config: sandbox limits, allowed roots, audit log, approvals. The chat
-/// REPL can use this as its `ToolExecutor`.
-pub(crate) async fn open_registry(
-    ctx: &Context,
-    prompt: Arc<dyn ApprovalPrompt>,
-) -> anyhow::Result<ToolRegistry> {
-    let file = ctx.config()?;
-    let cfg = file.config();
-    Ok(ToolRegistry::builder(full_set(ctx).await?)
-        .sandbox(cfg.tool_sandbox.clone())
-        .work_root(file.paths().cache.join("tool-runs"))
-        .allowed_roots(cfg.tools.allowed_roots.clone())
-        .audit(audit_log(ctx)?)
-        .approvals(ApprovalStore::load(approvals_path(ctx)?)?)
-        .approval_prompt(prompt)
-        .build())
-}
-
-async fn config_changed(ctx: &Context, tool: &str, change: &str) -> anyhow::Result<()> {
-    audit_log(ctx)?
-        .record(AuditEvent::new(
-            AuditEventType::ConfigChanged,
-            tool,
-            json!({"change": change}),
-        ))
-        .await?;
-    Ok(())
-}
-
 fn source_name(s: ToolSource) -> &'static str {
     match s {
         ToolSource::User => "user",
@@ -223,19 +90,20 @@ pub(crate) async fn run(ctx: &Context, cmd: ToolCmd) -> anyhow::Result<()> {
         ToolCmd::List { json } => list(ctx, json).await,
         ToolCmd::Info { name, json } => info(ctx, &name, json).await,
         ToolCmd::Import { dir } => {
-            let mut set = load_set(ctx)?;
+            let llf = ctx.llf()?;
+            let mut set = llf.tool_set()?;
             let name = set.import(&dir)?;
-            config_changed(ctx, &name, "imported").await?;
+            llf.audit_config_change(&name, "imported").await?;
             eprintln!("imported `{name}`; enable it with `llf tool enable {name}`");
             Ok(())
         }
         ToolCmd::Enable { name } => switch(ctx, &name, true).await,
         ToolCmd::Disable { name } => switch(ctx, &name, false).await,
         ToolCmd::Remove { name } => {
-            let mut set = load_set(ctx)?;
-            let trash = crate::commands::trash::open(ctx).await?;
-            let item = set.remove(&name, &trash).await?;
-            config_changed(ctx, &name, "removed").await?;
+            let llf = ctx.llf()?;
+            let mut set = llf.tool_set()?;
+            let item = set.remove(&name, llf.file_trash().await?).await?;
+            llf.audit_config_change(&name, "removed").await?;
             eprintln!(
                 "moved `{name}` to the trash (restore with `llf trash restore {}`)",
                 item.id
@@ -245,9 +113,9 @@ pub(crate) async fn run(ctx: &Context, cmd: ToolCmd) -> anyhow::Result<()> {
         ToolCmd::Run(args) => run_once(ctx, args).await,
         ToolCmd::Test { name } => test(ctx, &name).await,
         ToolCmd::Revoke { name } => {
-            let store = ApprovalStore::load(approvals_path(ctx)?)?;
-            if store.revoke(&name)? {
-                config_changed(ctx, &name, "approval revoked").await?;
+            let llf = ctx.llf()?;
+            if llf.approval_store()?.revoke(&name)? {
+                llf.audit_config_change(&name, "approval revoked").await?;
                 eprintln!("LLF will ask again before running `{name}`");
             } else {
                 eprintln!("`{name}` had no remembered approval");
@@ -258,7 +126,7 @@ pub(crate) async fn run(ctx: &Context, cmd: ToolCmd) -> anyhow::Result<()> {
 }
 
 async fn list(ctx: &Context, as_json: bool) -> anyhow::Result<()> {
-    let set = full_set(ctx).await?;
+    let set = ctx.llf()?.full_tool_set().await?;
     let rows: Vec<Value> = set
         .list()
         .map(|t| {
@@ -302,11 +170,11 @@ async fn list(ctx: &Context, as_json: bool) -> anyhow::Result<()> {
 }
 
 async fn info(ctx: &Context, name: &str, as_json: bool) -> anyhow::Result<()> {
-    let registry = open_registry(ctx, approval_prompt(false)).await?;
+    let registry = ctx.llf()?.tool_registry(approval::policy(false)).await?;
     let t = registry
         .tools()
         .get(name)
-        .ok_or_else(|| llf_tools::ToolError::NotFound(name.to_owned()))?;
+        .ok_or_else(|| llf::tools::ToolError::NotFound(name.to_owned()))?;
     let iso = registry.sandbox().isolation().await;
     let value = json!({
         "name": t.name,
@@ -371,15 +239,17 @@ async fn info(ctx: &Context, name: &str, as_json: bool) -> anyhow::Result<()> {
 }
 
 async fn switch(ctx: &Context, name: &str, on: bool) -> anyhow::Result<()> {
-    let mut set = load_set(ctx)?;
+    let llf = ctx.llf()?;
+    let mut set = llf.tool_set()?;
     set.set_enabled(name, on)?;
-    config_changed(ctx, name, if on { "enabled" } else { "disabled" }).await?;
+    llf.audit_config_change(name, if on { "enabled" } else { "disabled" })
+        .await?;
     eprintln!("`{name}` {}", if on { "enabled" } else { "disabled" });
     Ok(())
 }
 
 async fn run_once(ctx: &Context, args: RunArgs) -> anyhow::Result<()> {
-    let registry = open_registry(ctx, approval_prompt(args.yes)).await?;
+    let registry = ctx.llf()?.tool_registry(approval::policy(args.yes)).await?;
     let call = ToolInvocation {
         call_id: format!("cli-{}", ulid_like()),
         name: args.name,
@@ -400,8 +270,8 @@ fn ulid_like() -> String {
 }
 
 async fn test(ctx: &Context, name: &str) -> anyhow::Result<()> {
-    let registry = open_registry(ctx, approval_prompt(true)).await?;
-    let results = llf_tools::scaffold::run_tool_tests(&registry, name).await?;
+    let registry = ctx.llf()?.tool_registry(approval::policy(true)).await?;
+    let results = llf::tools::scaffold::run_tool_tests(&registry, name).await?;
     let failed = results.iter().filter(|r| !r.passed).count();
     for r in &results {
         match &r.message {
@@ -419,7 +289,7 @@ async fn test(ctx: &Context, name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Whether `dir` is inside the user's tools directory (used by `llf dev create-tool`).
-pub(crate) fn tools_dir(ctx: &Context) -> anyhow::Result<&Path> {
-    Ok(&ctx.config()?.paths().tools)
+/// The user's tools directory (where `llf dev create-tool` creates tools).
+pub(crate) fn tools_dir(ctx: &Context) -> anyhow::Result<PathBuf> {
+    Ok(ctx.llf()?.locations().tools())
 }

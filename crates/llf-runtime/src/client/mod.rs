@@ -215,6 +215,19 @@ impl ChatClient {
         result
     }
 
+    /// Sends `request` without streaming and presents the answer as a stream: its text as one
+    /// [`ChatEvent::Token`] (when there is any), then [`ChatEvent::Done`]. For callers that
+    /// consume streams but talk to an endpoint (or a user) that wants the answer whole.
+    pub async fn complete_as_stream(&self, request: ChatRequest) -> Result<ChatStream> {
+        let c = self.complete(request).await?;
+        let mut events = Vec::with_capacity(2);
+        if !c.content.is_empty() {
+            events.push(ChatEvent::Token(c.content.clone()));
+        }
+        events.push(ChatEvent::Done(c));
+        Ok(Box::pin(futures::stream::iter(events)))
+    }
+
     /// Sends `request` and streams the answer. Errors before the answer starts (queue full,
     /// connection refused after retries, HTTP errors) are returned here; errors during the answer
     /// arrive as [`ChatEvent::Error`].

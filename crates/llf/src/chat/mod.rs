@@ -75,6 +75,8 @@ pub(crate) struct ChatState {
     #[cfg(feature = "tools")]
     pub(crate) approval_events: Option<approval::EventSlot>,
     pub(crate) tool_rounds: usize,
+    /// Whether answers are requested as streams.
+    pub(crate) stream: bool,
     #[cfg(feature = "memory")]
     pub(crate) memory: Option<llf_memory::MemoryContext>,
     #[cfg(feature = "rag")]
@@ -141,17 +143,26 @@ impl Chat {
     }
 
     /// Connects to the chat's model, starting its local server when it is not running;
-    /// `progress` follows the start-up. The first turn does this itself when not done before.
-    pub async fn connect(&self, progress: impl Fn(StartPhase) + Sync) -> Result<()> {
+    /// `progress` gets the server's name and follows its start-up. With routing on (`multi_model.routing_strategy`), the
+    /// server is chosen for `first_message`; the one chosen is returned. The first turn connects
+    /// by itself when this was not called.
+    pub async fn connect(
+        &self,
+        first_message: Option<&str>,
+        progress: impl Fn(&str, StartPhase) + Sync,
+    ) -> Result<Option<String>> {
         let mut state = self.state.lock().await;
-        turn::connect(&self.llf, &mut state, None, &progress)
-            .await
-            .map(|_| ())
+        let (_, routed) = turn::connect(&self.llf, &mut state, first_message, &progress).await?;
+        Ok(routed)
     }
 
     /// Talks to `target` from now on (starting its local server when needed); the conversation
     /// is kept.
-    pub async fn switch(&self, target: Target, progress: impl Fn(StartPhase) + Sync) -> Result<()> {
+    pub async fn switch(
+        &self,
+        target: Target,
+        progress: impl Fn(&str, StartPhase) + Sync,
+    ) -> Result<()> {
         let mut state = self.state.lock().await;
         let previous = std::mem::replace(&mut state.target, target);
         let conn = state.conn.take();
@@ -235,6 +246,19 @@ impl Chat {
             .recorder
             .as_ref()
             .and_then(|r| r.conversation().map(str::to_owned))
+    }
+
+    /// The saved conversation's header (title, times), once there is one.
+    #[cfg(feature = "history")]
+    pub async fn saved_conversation(&self) -> Result<Option<llf_history::Conversation>> {
+        let state = self.state.lock().await;
+        match state.recorder.as_ref() {
+            Some(r) => match r.conversation() {
+                Some(id) => Ok(Some(r.history().conversation(id).await?)),
+                None => Ok(None),
+            },
+            None => Ok(None),
+        }
     }
 
     /// The tools the model may call (`None` when tools are off).

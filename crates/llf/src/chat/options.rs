@@ -36,6 +36,7 @@ pub struct ChatOptions {
     pub(crate) save: bool,
     pub(crate) resume: Option<String>,
     pub(crate) params: Option<InferenceParams>,
+    pub(crate) stream: bool,
 }
 
 impl std::fmt::Debug for ChatOptions {
@@ -66,6 +67,7 @@ impl Default for ChatOptions {
             save: true,
             resume: None,
             params: None,
+            stream: true,
         }
     }
 }
@@ -142,6 +144,14 @@ impl ChatOptions {
     /// Continues the saved conversation `id` (or a unique prefix of it).
     pub fn resume(mut self, id: impl Into<String>) -> Self {
         self.resume = Some(id.into());
+        self
+    }
+
+    /// Streams answers from the model (the default), or asks for each answer whole — for
+    /// endpoints that do not stream. Turn events are the same either way; the text then arrives
+    /// as one token.
+    pub fn stream(mut self, on: bool) -> Self {
+        self.stream = on;
         self
     }
 
@@ -258,6 +268,7 @@ impl ChatOptions {
             #[cfg(feature = "tools")]
             approval_events,
             tool_rounds: config.tools.max_tool_rounds as usize,
+            stream: self.stream,
             #[cfg(feature = "memory")]
             memory,
             #[cfg(feature = "rag")]

@@ -81,30 +81,40 @@ pub(crate) async fn run(
 }
 
 /// Connects `state` to its target (routing by `text` first when still pending), starting the
-/// local server when needed.
+/// local server when needed (`progress` gets its name and each start-up phase). Returns the
+/// connection, and the server routing chose.
 pub(crate) async fn connect(
     llf: &Llf,
     state: &mut ChatState,
     text: Option<&str>,
-    progress: &(dyn Fn(StartPhase) + Sync),
-) -> Result<Connection> {
+    progress: &(dyn Fn(&str, StartPhase) + Sync),
+) -> Result<(Connection, Option<String>)> {
     if let Some(conn) = &state.conn {
-        return Ok(conn.clone());
+        return Ok((conn.clone(), None));
     }
+    let mut routed = None;
     if state.route_pending
         && let Some(text) = text
     {
         state.route_pending = false;
         if let Some(server) = llf.route(text) {
-            state.target = Target::Server(server);
+            state.target = Target::Server(server.clone());
+            routed = Some(server);
         }
     }
-    let conn = llf.runtime().connect(&state.target, progress).await?;
+    let server = llf
+        .runtime()
+        .local_server_name(&state.target)
+        .unwrap_or_default();
+    let conn = llf
+        .runtime()
+        .connect(&state.target, |phase| progress(&server, phase))
+        .await?;
     if let Some(r) = state.recorder.as_mut() {
         r.set_model(conn.client.model());
     }
     state.conn = Some(conn.clone());
-    Ok(conn)
+    Ok((conn, routed))
 }
 
 struct Turn {
@@ -150,24 +160,16 @@ impl Turn {
             conn.clone()
         } else {
             let tx = self.tx.clone();
-            let server = llf
-                .runtime()
-                .local_server_name(&state.target)
-                .unwrap_or_default();
-            let was = state.target.clone();
-            let conn = connect(llf, state, Some(&text), &move |phase| {
+            let (conn, routed) = connect(llf, state, Some(&text), &move |server, phase| {
                 // Progress is best effort: a full channel drops a phase, never blocks the start.
                 let _ = tx.try_send(TurnEvent::ServerStarting {
-                    server: server.clone(),
+                    server: server.to_owned(),
                     phase,
                 });
             })
             .await?;
-            if let (Target::Server(name), true) = (&state.target, was != state.target) {
-                self.emit(TurnEvent::Routed {
-                    server: name.clone(),
-                })
-                .await?;
+            if let Some(server) = routed {
+                self.emit(TurnEvent::Routed { server }).await?;
             }
             conn
         };
@@ -218,6 +220,7 @@ impl Turn {
             };
             ToolLoop::new(client.clone(), executor, state.params.clone(), mode)
                 .max_rounds(state.tool_rounds)
+                .stream(state.stream)
                 .start(built.messages.clone())
         });
         #[cfg(feature = "tools")]
@@ -236,7 +239,11 @@ impl Turn {
                         prompt_build: built.elapsed,
                         ..ChatRequest::new(built.messages.clone()).params(state.params.clone())
                     };
-                    client.stream(request).await?
+                    if state.stream {
+                        client.stream(request).await?
+                    } else {
+                        client.complete_as_stream(request).await?
+                    }
                 }
             };
             let (completion, row) = self.stream_round(state.recorder.as_ref(), stream).await?;

@@ -1,28 +1,36 @@
-//! `llf chat`: one-shot answers, piped input, and the interactive REPL.
+//! `llf chat`: one-shot answers, piped input, and the interactive REPL — all through the `llf`
+//! facade's chat, which saves every step as it happens.
 
-mod record;
 pub(crate) mod render;
 mod repl;
 mod slash;
-mod tools;
 mod transcript;
 
 use std::io::{IsTerminal, Read};
 
 use clap::{Args, Subcommand, ValueEnum};
-use llf_config::schema::RoutingStrategy;
-use llf_runtime::multi::{self, Ensemble};
-use llf_runtime::{ChatRequest, Runtime, Target};
+use llf::Llf;
+use llf::chat::{Chat, ChatOptions};
+use llf::runtime::Target;
+use llf::runtime::multi::Ensemble;
 
 use crate::Context;
-use crate::commands::server::{runtime, start_with_spinner};
+use crate::progress::ServerStart;
 
 #[derive(Debug, Args)]
-#[command(args_conflicts_with_subcommands = true)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    disable_help_subcommand = true,
+    after_help = "Input: the words after `llf chat` are the message. Text piped on stdin is sent \
+too: after the message when both are given (`git diff | llf chat \"Review this\"`), alone \
+otherwise. Without either, an interactive session starts.\n\nA message that starts with \
+`compare` is sent as a message unless --models is given; put `--` before a message to be sure: \
+`llf chat -- compare apples and oranges`."
+)]
 pub(crate) struct ChatArgs {
     #[command(subcommand)]
     pub(crate) command: Option<ChatCmd>,
-    /// The message. Omit it for an interactive session; pipe text on stdin to send that instead.
+    /// The message. Omit it for an interactive session; piped stdin is added after it.
     pub(crate) prompt: Vec<String>,
     /// Talk to this local server instead of the default.
     #[arg(long, value_name = "NAME")]
@@ -89,6 +97,25 @@ pub(crate) enum EnsembleArg {
     Best,
 }
 
+/// Makes `llf chat compare apples and oranges` a message: `compare` is the subcommand only with
+/// `--models` (which it requires) or a help flag after it.
+pub(crate) fn protect_prompt(args: &mut Vec<std::ffi::OsString>) {
+    let Some(chat) = args.iter().position(|a| a == "chat") else {
+        return;
+    };
+    let next = chat + 1;
+    if args.get(next).is_some_and(|a| a == "compare") {
+        let rest = &args[next + 1..];
+        let is_subcommand = rest.iter().any(|a| {
+            let a = a.to_string_lossy();
+            a == "--models" || a.starts_with("--models=") || a == "-h" || a == "--help"
+        });
+        if !is_subcommand {
+            args.insert(next, "--".into());
+        }
+    }
+}
+
 impl ChatArgs {
     pub(crate) fn target(&self) -> Target {
         match (&self.server, self.remote) {
@@ -100,210 +127,128 @@ impl ChatArgs {
 }
 
 pub(crate) async fn run(ctx: &Context, args: ChatArgs) -> anyhow::Result<()> {
-    let rt = runtime(ctx)?;
+    let llf = ctx.llf()?;
     if let Some(ChatCmd::Compare(c)) = &args.command {
-        return compare(&rt, c).await;
+        return compare(llf, c).await;
     }
-    let mut target = args.target();
-    let prompt = if !args.prompt.is_empty() {
-        Some(args.prompt.join(" "))
-    } else if !args.interactive && !std::io::stdin().is_terminal() {
-        let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text)?;
-        if text.trim().is_empty() {
-            anyhow::bail!(
-                "nothing to send: stdin was empty (give a prompt, or run `llf chat` in a terminal)"
-            );
-        }
-        Some(text)
-    } else {
-        None
-    };
-    if let (Some(p), Target::Default) = (&prompt, &target) {
-        let mm = &rt.config().multi_model;
-        if mm.routing_strategy != RoutingStrategy::Manual {
-            let names: Vec<String> = rt
-                .config()
-                .local_llm_servers
-                .iter()
-                .map(|s| s.name.clone())
-                .collect();
-            if let Some(choice) = multi::route(mm.routing_strategy, &mm.model_profiles, &names, p) {
-                eprintln!(
-                    "routing ({:?}): using server `{choice}`",
-                    mm.routing_strategy
-                );
-                target = Target::Server(choice);
-            }
-        }
+    let prompt = message(&args)?;
+    let mut options = ChatOptions::new()
+        .target(args.target())
+        .tools(args.tools)
+        .approvals(crate::approval::policy(args.yes))
+        .save(!args.no_save)
+        .stream(!(args.json || args.no_stream));
+    if let Some(system) = &args.system {
+        options = options.system(system.clone());
     }
-    let conn = connect(&rt, &target).await?;
-    let options = ChatOptions {
-        system: args.system.clone(),
-        tools: args.tools,
-        yes: args.yes,
-        save: !args.no_save,
-        resume: args.resume.clone(),
-    };
-    let (mut chat, rag) = open_chat(ctx, &rt, conn, target, &options).await?;
+    if let Some(id) = &args.resume {
+        options = options.resume(id.clone());
+    }
+    let chat = open(llf, options).await?;
+    if args.resume.is_some()
+        && let Some(conv) = chat.saved_conversation().await?
+    {
+        let messages = chat.messages().await.len();
+        eprintln!("resuming \"{}\" ({messages} messages)", conv.title);
+    }
+    connect(&chat, prompt.as_deref()).await?;
     let result = match prompt {
-        Some(p) => one_shot(&mut chat, &p, &args).await,
-        None => repl::run(ctx, &rt, chat).await,
+        Some(p) => one_shot(&chat, &p, &args).await,
+        None => repl::run(llf, &chat).await,
     };
-    if let Some(r) = &rag {
-        slash::save_rag_cache(ctx, r);
-    }
+    chat.close().await?;
     result
 }
 
-/// How a chat is set up.
-#[derive(Debug, Default)]
-pub(crate) struct ChatOptions {
-    /// System prompt replacing `prompt.system_prompt`.
-    pub(crate) system: Option<String>,
-    /// Offer the enabled tools.
-    pub(crate) tools: bool,
-    /// Approve tool calls without asking.
-    pub(crate) yes: bool,
-    /// Save the chat in the history.
-    pub(crate) save: bool,
-    /// Continue this saved conversation.
-    pub(crate) resume: Option<String>,
+/// The message: the words given, then piped stdin when there is any.
+fn message(args: &ChatArgs) -> anyhow::Result<Option<String>> {
+    let words = (!args.prompt.is_empty()).then(|| args.prompt.join(" "));
+    let stdin = std::io::stdin();
+    if args.interactive || stdin.is_terminal() {
+        return Ok(words);
+    }
+    let mut piped = String::new();
+    stdin.lock().read_to_string(&mut piped)?;
+    let piped = (!piped.trim().is_empty()).then_some(piped);
+    Ok(match (words, piped) {
+        (Some(w), Some(p)) => Some(format!("{w}\n\n{p}")),
+        (Some(w), None) => Some(w),
+        (None, Some(p)) => Some(p),
+        (None, None) => anyhow::bail!(
+            "nothing to send: stdin was empty (give a message, or run `llf chat` in a terminal)"
+        ),
+    })
 }
 
-/// Builds a chat over `conn`: prompt builder with memory and retrieval, history recorder
-/// (continuing a saved conversation when asked), tools. Returns the retrieval context too, whose
-/// caches the caller saves when the chat ends.
-pub(crate) async fn open_chat(
-    ctx: &Context,
-    rt: &Runtime,
-    conn: llf_runtime::Connection,
-    target: Target,
-    options: &ChatOptions,
-) -> anyhow::Result<(repl::Chat, Option<llf_rag::context::RagContext>)> {
-    let mut builder = rt.prompt_builder();
-    if let Some(system) = &options.system {
-        builder.set_system_prompt(Some(system.clone()));
+/// Opens a chat and reports what is off for it.
+pub(crate) async fn open(llf: &Llf, options: ChatOptions) -> anyhow::Result<Chat> {
+    let chat = llf.chat(options).await?;
+    for w in chat.take_warnings().await {
+        eprintln!(
+            "warning: {} is off for this chat: {}",
+            w.capability, w.error
+        );
     }
-    let memory = slash::memory_context(ctx).await;
-    if let Some(m) = &memory {
-        builder = builder.with_provider(m.clone());
-    }
-    let rag = slash::rag_context(ctx).await;
-    if let Some(r) = &rag {
-        builder = builder.with_provider(std::sync::Arc::new(r.clone()));
-    }
-    let system = builder.system_prompt().map(str::to_owned);
-    let mut session = rt.session(&conn, builder);
-    let mut recorder = if options.save || options.resume.is_some() {
-        record::Recorder::open(ctx, system, conn.client.model()).await
-    } else {
-        None
-    };
-    if let Some(id) = &options.resume {
-        let rec = recorder
-            .as_mut()
-            .ok_or_else(|| anyhow::anyhow!("the conversation history cannot be opened"))?;
-        let conv = rec.history.conversation(id).await?;
-        let path = rec.history.current_path(&conv.id).await?;
-        // The conversation's own system prompt wins, as when it was saved.
-        if let Some(system) = path
-            .iter()
-            .find(|m| m.role() == llf_core::chat::Role::System)
-        {
-            session
-                .builder_mut()
-                .set_system_prompt(Some(system.message.content.clone()));
-        }
-        rec.conversation = Some(conv.id.clone());
-        let messages = rec.current_messages().await?;
-        eprintln!("resuming \"{}\" ({} messages)", conv.title, messages.len());
-        session.set_history(messages);
-    }
-    let tools = if options.tools {
-        Some(tools::open(ctx, options.yes).await?)
-    } else {
-        None
-    };
-    let tool_rounds = ctx.config()?.config().tools.max_tool_rounds as usize;
-    let chat = repl::Chat {
-        session,
-        conn,
-        target,
-        recorder,
-        memory,
-        tools,
-        tool_rounds,
-    };
-    Ok((chat, rag))
+    Ok(chat)
 }
 
-/// Connects to `target`, starting its local server with a spinner when needed.
-pub(crate) async fn connect(
-    rt: &Runtime,
-    target: &Target,
-) -> anyhow::Result<llf_runtime::Connection> {
-    if let Some(name) = rt.local_server_name(target) {
-        let before = rt.servers().status(&name).await.ok();
-        start_with_spinner(rt, Some(&name)).await?;
-        if matches!(before, Some(llf_runtime::server::ServerStatus::Stopped)) {
-            eprintln!(
-                "started llama-server `{name}`; it keeps running for the next chats (`llf server stop` stops it)"
-            );
-        }
+/// Connects the chat, starting its local server with a spinner when needed (routing by
+/// `first_message` when configured).
+pub(crate) async fn connect(chat: &Chat, first_message: Option<&str>) -> anyhow::Result<()> {
+    let progress = ServerStart::default();
+    let routed = chat
+        .connect(first_message, |server, phase| progress.phase(server, phase))
+        .await;
+    let started = progress.finish();
+    if let Some(server) = routed? {
+        eprintln!("routing: using server `{server}`");
     }
-    Ok(rt.connect(target, |_| {}).await?)
+    if let Some(name) = started {
+        eprintln!(
+            "started llama-server `{name}`; it keeps running for the next chats (`llf server stop` stops it)"
+        );
+    }
+    Ok(())
 }
 
-async fn one_shot(chat: &mut repl::Chat, prompt: &str, args: &ChatArgs) -> anyhow::Result<()> {
-    if chat.tools.is_some() {
-        return chat.ask_with_tools(prompt).await;
-    }
-    let built = chat.session.prepare(prompt).await?;
-    render::debug_prompt(&built);
-    if args.json || args.no_stream {
-        let request = ChatRequest {
-            prompt_build: built.elapsed,
-            ..ChatRequest::new(built.messages.clone()).params(chat.session.params().clone())
-        };
-        let row = match chat.recorder.as_mut() {
-            Some(r) => Some(r.begin(prompt).await?),
-            None => None,
-        };
-        let c = chat.session.client().complete(request).await?;
-        if let (Some(r), Some(row)) = (&chat.recorder, row) {
-            r.finish(row, &c).await?;
-        }
-        render::debug_phases(&c, built.elapsed);
-        if args.json {
-            crate::output::json(&serde_json::json!({
-                "model": c.model, "content": c.content, "finish_reason": c.finish_reason,
-                "usage": c.usage, "usage_reported": c.usage_reported,
-                "conversation": chat.recorder.as_ref().and_then(|r| r.conversation.clone()),
-                "metrics": {"queue_wait_ms": c.metrics.queue_wait.as_secs_f64() * 1e3,
-                            "time_to_first_token_ms": c.metrics.time_to_first_token.as_secs_f64() * 1e3,
-                            "total_ms": c.metrics.total.as_secs_f64() * 1e3,
-                            "tokens_per_second": c.metrics.tokens_per_second},
-            }))?;
-        } else {
-            crate::output::line(c.content.trim_end())?;
-        }
-        return Ok(());
-    }
-    match chat.ask_streaming(prompt, built).await? {
-        render::Outcome::Done(c) => {
-            render::status_line(&c);
+/// One message, printed as it streams (or whole, or as JSON); Ctrl-C ends it with
+/// [`crate::Interrupted`].
+async fn one_shot(chat: &Chat, prompt: &str, args: &ChatArgs) -> anyhow::Result<()> {
+    let quiet = args.json || args.no_stream;
+    let show = render::Show {
+        tokens: !quiet,
+        tools: !args.json,
+    };
+    match render::turn(chat.send(prompt), show).await? {
+        render::Outcome::Done(summary) => {
+            let c = &summary.completion;
+            if args.json {
+                crate::output::json(&serde_json::json!({
+                    "model": c.model, "content": summary.answer, "finish_reason": c.finish_reason,
+                    "usage": c.usage, "usage_reported": c.usage_reported,
+                    "conversation": summary.conversation,
+                    "tool_calls": summary.tool_outcomes,
+                    "metrics": {"queue_wait_ms": c.metrics.queue_wait.as_secs_f64() * 1e3,
+                                "time_to_first_token_ms": c.metrics.time_to_first_token.as_secs_f64() * 1e3,
+                                "total_ms": c.metrics.total.as_secs_f64() * 1e3,
+                                "tokens_per_second": c.metrics.tokens_per_second},
+                }))?;
+            } else if args.no_stream {
+                crate::output::line(summary.answer.trim_end())?;
+            } else {
+                render::status_line(c);
+            }
             Ok(())
         }
-        render::Outcome::Interrupted(_) => {
-            eprintln!("[interrupted]");
-            std::process::exit(130);
+        render::Outcome::Interrupted => {
+            eprintln!("[interrupted; the partial answer is kept]");
+            Err(crate::Interrupted.into())
         }
-        render::Outcome::Failed(e, _) => Err(e.into()),
+        render::Outcome::Failed(e) => Err(e.into()),
     }
 }
 
-async fn compare(rt: &Runtime, args: &CompareArgs) -> anyhow::Result<()> {
+async fn compare(llf: &Llf, args: &CompareArgs) -> anyhow::Result<()> {
     let targets: Vec<Target> = args
         .models
         .iter()
@@ -315,25 +260,14 @@ async fn compare(rt: &Runtime, args: &CompareArgs) -> anyhow::Result<()> {
             }
         })
         .collect();
-    for t in &targets {
-        if let Target::Server(n) = t {
-            rt.require_server(n)?;
-        }
-    }
-    let mut messages = Vec::new();
-    if let Some(system) = &rt.config().prompt.system_prompt {
-        messages.push(llf_core::chat::ChatMessage::system(system.clone()));
-    }
-    messages.push(llf_core::chat::ChatMessage::user(args.prompt.join(" ")));
     eprintln!("asking {} models in parallel…", targets.len());
-    let entries = multi::compare(rt, &targets, &messages).await;
-    let profiles = &rt.config().multi_model.model_profiles;
+    let entries = llf.compare(&targets, &args.prompt.join(" ")).await?;
     let combined = args.ensemble.and_then(|e| {
         let mode = match e {
             EnsembleArg::Concat => Ensemble::Concat,
             EnsembleArg::Best => Ensemble::Best,
         };
-        multi::ensemble(&entries, mode, profiles)
+        llf.ensemble(&entries, mode)
     });
     if args.json {
         return crate::output::json(&serde_json::json!({"answers": entries, "ensemble": combined}));

@@ -6,15 +6,13 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use llf_memory::MemoryContext;
-use llf_runtime::server::{RestartPolicy, Supervisor, SupervisorEvent};
-use llf_runtime::{BuiltPrompt, ChatSession, Connection, Runtime, Target};
-use llf_tools::ToolRegistry;
+use llf::Llf;
+use llf::chat::Chat;
+use llf::runtime::Target;
+use llf::runtime::server::{RestartPolicy, Supervisor, SupervisorEvent};
 use tokio::sync::mpsc;
 
-use super::record::Recorder;
-use super::{connect, render, slash, transcript};
-use crate::Context;
+use super::{render, slash, transcript};
 
 const HELP: &str = "\
 Commands:
@@ -39,78 +37,23 @@ Memory and templates:
 Multi-line input: end a line with \\ to continue it, or wrap a block in \"\"\" lines.
 Ctrl-C stops an answer and keeps what arrived.";
 
-/// Everything a chat holds.
-pub(crate) struct Chat {
-    pub(crate) session: ChatSession,
-    pub(crate) conn: Connection,
-    pub(crate) target: Target,
-    pub(crate) recorder: Option<Recorder>,
-    pub(crate) memory: Option<Arc<MemoryContext>>,
-    pub(crate) tools: Option<Arc<ToolRegistry>>,
-    /// Model requests allowed per message when tools are on (`tools.max_tool_rounds`).
-    pub(crate) tool_rounds: usize,
+/// Sends one message and prints the answer; the exchange joins the conversation even when it was
+/// interrupted or failed (with what arrived).
+pub(crate) async fn ask(chat: &Chat, input: &str) -> anyhow::Result<()> {
+    let show = render::Show {
+        tokens: true,
+        tools: true,
+    };
+    report(render::turn(chat.send(input), show).await?);
+    Ok(())
 }
 
-impl Chat {
-    /// Sends one message; the exchange joins the conversation even when it was interrupted.
-    pub(crate) async fn ask(&mut self, input: &str) -> anyhow::Result<()> {
-        if self.tools.is_some() {
-            if let Err(e) = self.ask_with_tools(input).await {
-                eprintln!("error: {e:#}");
-            }
-            return Ok(());
-        }
-        let built = match self.session.prepare(input).await {
-            Ok(b) => b,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return Ok(());
-            }
-        };
-        match self.ask_streaming(input, built).await {
-            Ok(render::Outcome::Done(c)) => render::status_line(&c),
-            Ok(render::Outcome::Interrupted(_)) => {
-                eprintln!("[interrupted; the partial answer is kept]")
-            }
-            Ok(render::Outcome::Failed(e, _)) => eprintln!("error: {e}"),
-            Err(e) => eprintln!("error: {e:#}"),
-        }
-        Ok(())
-    }
-
-    /// Streams the answer to a prepared prompt, saving it as it grows, and adds the exchange to
-    /// the session (with what arrived, when cut short).
-    pub(crate) async fn ask_streaming(
-        &mut self,
-        input: &str,
-        built: BuiltPrompt,
-    ) -> anyhow::Result<render::Outcome> {
-        render::debug_prompt(&built);
-        let mut row = match self.recorder.as_mut() {
-            Some(r) => Some(r.begin(input).await?),
-            None => None,
-        };
-        let stream = self.session.stream(&built).await?;
-        let save = self.recorder.as_ref().zip(row.as_mut());
-        let outcome = render::stream_to_stdout(stream, built.elapsed, save).await?;
-        let (rec, row) = (self.recorder.as_ref(), row);
-        match &outcome {
-            render::Outcome::Done(c) => {
-                if let (Some(r), Some(row)) = (rec, row) {
-                    r.finish(row, c).await?;
-                }
-                self.session.push_turn(input, &c.content);
-            }
-            render::Outcome::Interrupted(partial) | render::Outcome::Failed(_, partial) => {
-                if let (Some(r), Some(row)) = (rec, row) {
-                    r.keep_partial(row, partial).await?;
-                }
-                if !partial.is_empty() || matches!(outcome, render::Outcome::Interrupted(_)) {
-                    self.session.push_turn(input, partial);
-                }
-            }
-        }
-        Ok(outcome)
+/// Prints how a turn ended.
+pub(crate) fn report(outcome: render::Outcome) {
+    match outcome {
+        render::Outcome::Done(s) => render::status_line(&s.completion),
+        render::Outcome::Interrupted => eprintln!("[interrupted; the partial answer is kept]"),
+        render::Outcome::Failed(e) => eprintln!("error: {e}"),
     }
 }
 
@@ -213,12 +156,14 @@ impl LineReader {
     }
 }
 
-pub(super) async fn run(ctx: &Context, rt: &Runtime, mut chat: Chat) -> anyhow::Result<()> {
-    let state_dir = ctx.config()?.paths().state.clone();
-    let _ = std::fs::create_dir_all(&state_dir);
-    let mut reader = LineReader::spawn(Some(state_dir.join("chat_history.txt")));
-    let mut supervisor = supervise(rt, &chat.conn);
-    let mut current = describe(&chat.conn);
+pub(super) async fn run(llf: &Llf, chat: &Chat) -> anyhow::Result<()> {
+    let history_file = llf.locations().chat_line_history();
+    if let Some(dir) = history_file.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let mut reader = LineReader::spawn(Some(history_file));
+    let mut supervisor = supervise(llf, chat).await;
+    let mut current = chat.describe().await.unwrap_or_default();
     eprintln!("chatting with {current} — /help for commands, Ctrl-D to leave");
 
     loop {
@@ -248,7 +193,7 @@ pub(super) async fn run(ctx: &Context, rt: &Runtime, mut chat: Chat) -> anyhow::
             continue;
         }
         let Some(cmd) = trimmed.strip_prefix('/') else {
-            chat.ask(&input).await?;
+            ask(chat, &input).await?;
             continue;
         };
         let (name, arg) = cmd
@@ -259,63 +204,48 @@ pub(super) async fn run(ctx: &Context, rt: &Runtime, mut chat: Chat) -> anyhow::
             "exit" | "quit" => break,
             "help" => eprintln!("{HELP}"),
             "clear" => {
-                chat.session.clear();
-                if let Some(r) = chat.recorder.as_mut() {
-                    r.conversation = None;
-                }
+                chat.clear().await;
                 eprintln!("conversation cleared; the next message starts a new one");
             }
             "system" if arg.is_empty() => eprintln!(
                 "system prompt: {}",
-                chat.session.system_prompt().unwrap_or("(none)")
+                chat.system_prompt().await.as_deref().unwrap_or("(none)")
             ),
             "system" => {
-                chat.session
-                    .builder_mut()
-                    .set_system_prompt(Some(arg.to_owned()));
-                if let Some(r) = chat.recorder.as_mut() {
-                    r.set_system_prompt(Some(arg.to_owned()));
-                }
+                chat.set_system_prompt(Some(arg.to_owned())).await;
                 eprintln!("system prompt replaced");
             }
             "model" if arg.is_empty() => eprintln!("talking to {current}"),
             "model" => {
-                let new_target = if arg == "remote" {
+                let target = if arg == "remote" {
                     Target::Remote
                 } else {
                     Target::Server(arg.to_owned())
                 };
-                match connect(rt, &new_target).await {
-                    Ok(c) => {
-                        chat.session
-                            .switch_client(c.client.clone(), c.limit.clone());
-                        if let Some(r) = chat.recorder.as_mut() {
-                            r.set_model(c.client.model());
-                        }
-                        supervisor = supervise(rt, &c);
-                        current = describe(&c);
-                        chat.conn = c;
-                        chat.target = new_target;
+                let progress = crate::progress::ServerStart::default();
+                let switched = chat.switch(target, |s, p| progress.phase(s, p)).await;
+                progress.finish();
+                match switched {
+                    Ok(()) => {
+                        supervisor = supervise(llf, chat).await;
+                        current = chat.describe().await.unwrap_or_default();
                         eprintln!("now talking to {current}; the conversation is kept");
                     }
+                    Err(e) => eprintln!("error: {e}"),
+                }
+            }
+            "save" if !arg.is_empty() => {
+                let messages = chat.messages().await;
+                let system = chat.system_prompt().await;
+                match transcript::save(arg.as_ref(), system.as_deref(), &messages) {
+                    Ok(()) => eprintln!("saved {} messages to {arg}", messages.len()),
                     Err(e) => eprintln!("error: {e:#}"),
                 }
             }
-            "save" if !arg.is_empty() => match transcript::save(
-                arg.as_ref(),
-                chat.session.system_prompt(),
-                chat.session.history(),
-            ) {
-                Ok(()) => eprintln!("saved {} messages to {arg}", chat.session.history().len()),
-                Err(e) => eprintln!("error: {e:#}"),
-            },
             "load" if !arg.is_empty() => match transcript::load(arg.as_ref()) {
                 Ok((system, messages)) => {
                     let n = messages.len();
-                    chat.session.set_history(messages);
-                    if system.is_some() {
-                        chat.session.builder_mut().set_system_prompt(system);
-                    }
+                    chat.replace_messages(system, messages).await;
                     eprintln!("loaded {n} messages from {arg}");
                 }
                 Err(e) => eprintln!("error: {e:#}"),
@@ -327,7 +257,7 @@ pub(super) async fn run(ctx: &Context, rt: &Runtime, mut chat: Chat) -> anyhow::
                 eprintln!("usage: /{name} {}", slash::usage(name));
             }
             other => {
-                if let Err(e) = slash::run(ctx, &mut chat, other, arg).await {
+                if let Err(e) = slash::run(llf, chat, other, arg).await {
                     eprintln!("error: {e:#}");
                 }
             }
@@ -336,19 +266,13 @@ pub(super) async fn run(ctx: &Context, rt: &Runtime, mut chat: Chat) -> anyhow::
     Ok(())
 }
 
-fn supervise(rt: &Runtime, conn: &Connection) -> Option<Supervisor> {
-    conn.server.as_ref().map(|s| {
+/// Restarts the chat's local server if it crashes.
+async fn supervise(llf: &Llf, chat: &Chat) -> Option<Supervisor> {
+    chat.server().await.map(|s| {
         Supervisor::start(
-            Arc::clone(rt.servers()),
-            s.name.clone(),
+            Arc::clone(llf.runtime().servers()),
+            s.name,
             RestartPolicy::default(),
         )
     })
-}
-
-fn describe(conn: &Connection) -> String {
-    match &conn.server {
-        Some(s) => format!("`{}` ({})", s.name, conn.client.model()),
-        None => format!("{} at {}", conn.client.model(), conn.client.endpoint()),
-    }
 }
