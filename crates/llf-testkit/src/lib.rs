@@ -6,7 +6,8 @@
 //! calls, errors, timeouts, malformed streams — and is used in addition to the real
 //! `llama-server`, never instead of it.
 //!
-//! [`components`] locates the real components `scripts/setup.sh` installed.
+//! [`components`] locates the real components `scripts/setup.sh` installed; [`errors`] checks
+//! error chains as the CLI prints them.
 #![allow(clippy::expect_used)] // test support: a broken fixture should fail the test loudly
 
 use std::sync::{Arc, Mutex};
@@ -17,6 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 pub mod components;
+pub mod errors;
 
 /// A request the fake server received.
 #[derive(Debug, Clone)]
