@@ -115,9 +115,14 @@ pub(crate) enum ConversationCmd {
     /// Export a conversation to Markdown, JSON, HTML, text or PDF.
     Export(ExportArgs),
     /// Import conversations from an LLF JSON export or ChatGPT's conversations.json.
+    ///
+    /// Conversations imported before (or exported from this history) are skipped and reported.
     Import {
         /// The file.
         file: PathBuf,
+        /// Import conversations that are here already once more, as copies.
+        #[arg(long)]
+        allow_duplicates: bool,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -413,20 +418,75 @@ pub(crate) async fn run(ctx: &Context, cmd: ConversationCmd) -> anyhow::Result<(
             side_by_side(&cmp.left, &cmp.right, left, right)?;
         }
         ConversationCmd::Export(args) => export(&history, args).await?,
-        ConversationCmd::Import { file, json } => {
-            let imported = llf_export::import_file(&history, &file).await?;
-            if json {
-                return output::json(&serde_json::to_value(&imported)?);
+        ConversationCmd::Import {
+            file,
+            allow_duplicates,
+            json,
+        } => import(&history, &file, allow_duplicates, json).await?,
+    }
+    Ok(())
+}
+
+async fn import(
+    history: &History,
+    file: &std::path::Path,
+    allow_duplicates: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    use llf_export::ImportOutcome;
+    let options = llf_export::ImportOptions::new().allow_duplicates(allow_duplicates);
+    let report = llf_export::import_file(history, file, &options).await?;
+    if json {
+        output::json(&serde_json::to_value(&report)?)?;
+    }
+    for item in &report.conversations {
+        let title = &item.title;
+        match &item.outcome {
+            ImportOutcome::Imported {
+                conversation,
+                left_out,
+            } => {
+                if !json {
+                    output::line(format!("{}  {}", conversation.id, conversation.title))?;
+                }
+                if *left_out > 0 {
+                    eprintln!(
+                        "warning: \"{title}\": {left_out} message(s) were left out: no root of the file's tree reaches them (its parent links form a cycle)"
+                    );
+                }
             }
-            for c in &imported {
-                output::line(format!("{}  {}", c.id, c.title))?;
+            ImportOutcome::AlreadyPresent { existing } => {
+                let trash = if existing.deleted_at.is_some() {
+                    format!(
+                        " (in the trash: `llf conversation restore {}`)",
+                        existing.id
+                    )
+                } else {
+                    String::new()
+                };
+                eprintln!(
+                    "skipped \"{title}\": already here as {}{trash}; --allow-duplicates imports a copy",
+                    existing.id
+                );
             }
-            eprintln!(
-                "imported {} conversation(s) from {}",
-                imported.len(),
-                file.display()
-            );
+            ImportOutcome::Empty => eprintln!("skipped \"{title}\": it has no messages"),
+            ImportOutcome::Unreachable { left_out } => eprintln!(
+                "skipped \"{title}\": none of its {left_out} message(s) is reachable from a root (the file's parent links form a cycle)"
+            ),
+            _ => eprintln!("skipped \"{title}\""),
         }
+    }
+    eprintln!(
+        "imported {} conversation(s) from {}",
+        report.imported().count(),
+        file.display()
+    );
+    let lost = report.left_out();
+    if lost > 0 {
+        anyhow::bail!(
+            "{lost} message(s) of {} could not be imported because the file is damaged (see above); export it again from its source",
+            file.display()
+        );
     }
     Ok(())
 }
