@@ -3,7 +3,6 @@
 //! The grammar lives here rather than in `cli.rs`: it is only this command's, and keeping it
 //! beside its code keeps `cli.rs` small.
 
-use std::io::BufReader;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -13,6 +12,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use llf_memory::{
     MatchMode, MemoryStore, MemoryUpdate, Metadata, NewMemory, SearchHit, SearchQuery, TagMode,
 };
+
+use tokio::io::BufReader;
 
 use crate::Context;
 use crate::output;
@@ -318,6 +319,9 @@ pub(crate) async fn run(ctx: &Context, cmd: MemoryCmd) -> anyhow::Result<()> {
             if let Some(t) = a.query {
                 q = q.text(t);
             }
+            if !a.json && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                q = q.highlight("\x1b[1m", "\x1b[0m");
+            }
             if let Some(s) = a.since {
                 q = q.since(s);
             }
@@ -418,7 +422,7 @@ pub(crate) async fn run(ctx: &Context, cmd: MemoryCmd) -> anyhow::Result<()> {
                     eprintln!("exported {n} memories to {}", path.display());
                 }
                 None => {
-                    let mut stdout = std::io::BufWriter::new(std::io::stdout());
+                    let mut stdout = tokio::io::BufWriter::new(tokio::io::stdout());
                     let n = mem.export(&name, &mut stdout).await?;
                     eprintln!("exported {n} memories");
                 }
@@ -426,7 +430,8 @@ pub(crate) async fn run(ctx: &Context, cmd: MemoryCmd) -> anyhow::Result<()> {
         }
         MemoryCmd::Import { file, store, json } => {
             let name = ensure(&store_name(store)).await?;
-            let f = std::fs::File::open(&file)
+            let f = tokio::fs::File::open(&file)
+                .await
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
             let bar = spinner("importing");
             let report = mem

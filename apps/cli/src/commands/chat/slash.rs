@@ -94,7 +94,12 @@ pub(super) async fn run(
                 .memory
                 .as_ref()
                 .ok_or_else(|| anyhow::anyhow!("memory is off (memory.enabled = false)"))?;
-            let hits = m.recall(arg).await?;
+            let highlight = if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                llf_core::text::Highlight::new("\x1b[1m", "\x1b[0m")
+            } else {
+                llf_core::text::Highlight::default()
+            };
+            let hits = m.recall_with(arg, highlight).await?;
             if hits.is_empty() {
                 eprintln!("no memories match");
             }
