@@ -75,6 +75,7 @@ fn tree(rng: &mut Lcg, n: usize, title: &str) -> ConversationTree {
             updated_at: start,
             current_leaf: Some(n as i64),
             deleted_at: None,
+            source_id: None,
         },
         messages,
     }

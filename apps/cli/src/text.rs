@@ -1,15 +1,4 @@
-//! Small text helpers for what the CLI prints.
-
-/// `s` cut to at most `max` characters, with an ellipsis when cut.
-pub(crate) fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_owned()
-    } else {
-        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
-        t.push('…');
-        t
-    }
-}
+//! How the CLI decides on colour.
 
 /// Whether to colour output written to a stream that is (`terminal`) or is not a terminal:
 /// never when it is not one, nor when `NO_COLOR` is set (<https://no-color.org>).

@@ -34,6 +34,22 @@ impl std::fmt::Display for Role {
     }
 }
 
+impl std::str::FromStr for Role {
+    type Err = crate::Error;
+
+    /// Reads a role name as written on the wire, in files and by users: `system`, `user`,
+    /// `assistant` or `tool`, in any case.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let role = s.trim();
+        [Role::System, Role::User, Role::Assistant, Role::Tool]
+            .into_iter()
+            .find(|r| r.as_str().eq_ignore_ascii_case(role))
+            .ok_or_else(|| crate::Error::UnknownRole {
+                input: s.to_owned(),
+            })
+    }
+}
+
 /// A function call the model asked for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ToolCall {
@@ -105,5 +121,20 @@ mod tests {
         let t: ChatMessage =
             serde_json::from_str(r#"{"role":"tool","content":"4","tool_call_id":"c1"}"#).unwrap();
         assert_eq!(t, ChatMessage::tool_result("c1", "4"));
+    }
+
+    #[test]
+    fn role_parses_its_own_names_in_any_case() {
+        for r in [Role::System, Role::User, Role::Assistant, Role::Tool] {
+            assert_eq!(r.as_str().parse::<Role>().unwrap(), r);
+            assert_eq!(r.as_str().to_uppercase().parse::<Role>().unwrap(), r);
+        }
+        assert_eq!(" user ".parse::<Role>().unwrap(), Role::User);
+        let err = "robot".parse::<Role>().unwrap_err();
+        assert!(matches!(err, crate::Error::UnknownRole { ref input } if input == "robot"));
+        assert!(
+            err.to_string()
+                .contains("expected system, user, assistant or tool")
+        );
     }
 }

@@ -5,6 +5,9 @@
 //! - [`trash`]: soft delete with restore and automatic purge ([`trash::Trash`]).
 //! - [`context`]: the [`context::ContextProvider`] hook through which memory and retrieval add
 //!   context to a prompt, without the runtime depending on them.
+//! - [`text`]: [`text::truncate`] for shortening text to a width, and [`text::Highlight`], the
+//!   markers search snippets put around matches.
+//! - [`time`]: [`time::parse_date`], the one reader of dates typed by users.
 //! - [`tool`]: the [`tool::ToolExecutor`] trait the runtime's tool-calling loop drives, implemented
 //!   by `llf-tools` (or by any program embedding LLF).
 //!
@@ -37,10 +40,12 @@ pub mod chat;
 pub mod context;
 mod error;
 pub mod fs;
+pub mod text;
+pub mod time;
 pub mod tool;
 pub mod trash;
 
-pub use error::{Error, Result};
+pub use error::{Error, FlatError, Result};
 
 /// An error crossing a trait boundary between crates (a context provider's or a tool's).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

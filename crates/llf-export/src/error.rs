@@ -14,7 +14,7 @@ pub enum ExportError {
     #[error("unknown export format `{0}`; expected one of: markdown, json, html, text, pdf")]
     UnknownFormat(String),
     /// A file could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         /// The file.
         path: PathBuf,
@@ -34,7 +34,7 @@ pub enum ExportError {
     #[error("cannot write the PDF: {0}")]
     Pdf(String),
     /// JSON could not be written.
-    #[error("cannot encode JSON: {0}")]
+    #[error("cannot encode JSON")]
     Json(#[from] serde_json::Error),
     /// The selection (branch, date range) left nothing to export.
     #[error("nothing to export: {0}")]

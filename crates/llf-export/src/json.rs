@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use llf_history::{Conversation, ConversationTree, StoredMessage};
 use serde::{Deserialize, Serialize};
 
+use crate::import::fit_title;
 use crate::{ExportError, Result};
 
 /// `format` tag of an LLF conversation file.
@@ -47,7 +48,9 @@ pub(crate) fn to_json(tree: &ConversationTree, messages: Vec<StoredMessage>) -> 
     Ok(bytes)
 }
 
-/// Reads an LLF conversation file.
+/// Reads an LLF conversation file. The tree's `source_id` is the exported conversation's
+/// [origin](Conversation::origin), so importing the file where the conversation already is is
+/// recognised.
 pub fn parse_llf_json(value: serde_json::Value) -> Result<ConversationTree> {
     let file: ConversationFile = serde_json::from_value(value)
         .map_err(|e| ExportError::Import(format!("not a valid LLF conversation file: {e}")))?;
@@ -63,8 +66,11 @@ pub fn parse_llf_json(value: serde_json::Value) -> Result<ConversationTree> {
             file.version
         )));
     }
+    let mut conversation = file.conversation;
+    conversation.source_id = Some(conversation.origin());
+    conversation.title = fit_title(Some(conversation.title.as_str()), "Imported conversation");
     Ok(ConversationTree {
-        conversation: file.conversation,
+        conversation,
         messages: file.messages,
     })
 }

@@ -7,7 +7,10 @@
 //! tree; a date range; with or without system prompts) and what to show (timestamps, metadata).
 //!
 //! Import ([`import_file`], [`parse_import`]) reads LLF JSON and ChatGPT's `conversations.json`.
-//! Files are written atomically ([`write_file`]).
+//! Each imported conversation remembers its origin (`chatgpt:<id>`, `llf:<id>`), so importing
+//! the same file twice adds nothing ([`ImportOptions::allow_duplicates`] to copy anyway); a
+//! damaged ChatGPT mapping is imported as far as it can be read and the loss is reported
+//! ([`ImportReport`]). Files are written atomically ([`write_file`]).
 //!
 //! # Example
 //!
@@ -29,7 +32,7 @@
 //! // JSON round trip into a new conversation.
 //! let json = llf_export::render(&tree, &ExportOptions::new(Format::Json).scope(Scope::Tree))?;
 //! let imported = llf_export::parse_import(&json)?;
-//! let copy = history.insert_tree(&imported[0]).await?;
+//! let copy = history.insert_tree(&imported[0].tree).await?;
 //! assert_eq!(history.tree(&copy.id).await?.messages[0].message.content, "Hello <b>there</b>");
 //! # Ok(())
 //! # }
@@ -39,6 +42,7 @@
 mod chatgpt;
 mod error;
 mod html;
+mod import;
 mod json;
 mod markdown;
 mod options;
@@ -47,11 +51,15 @@ mod select;
 
 use std::path::Path;
 
-use llf_history::{Conversation, ConversationTree, History};
+use llf_history::{ConversationTree, History};
 
-pub use chatgpt::parse_chatgpt;
+pub use chatgpt::{CHATGPT_ORIGIN, parse_chatgpt};
 pub use error::{ExportError, Result};
 pub use html::escape as escape_html;
+pub use import::{
+    ImportItem, ImportOptions, ImportOutcome, ImportReport, ParsedConversation, import_file,
+    parse_import,
+};
 pub use json::{ConversationFile, JSON_FORMAT, JSON_VERSION, parse_llf_json};
 pub use options::{ExportOptions, Format, Scope};
 pub use pdf::FONT_CANDIDATES;
@@ -83,39 +91,4 @@ pub async fn export(
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     llf_core::fs::atomic_write(path, bytes, llf_core::fs::SHARED)?;
     Ok(())
-}
-
-/// Parses an import file: LLF JSON (one conversation) or a ChatGPT export (any number).
-pub fn parse_import(bytes: &[u8]) -> Result<Vec<ConversationTree>> {
-    let value: serde_json::Value = serde_json::from_slice(bytes)
-        .map_err(|e| ExportError::Import(format!("the file is not JSON: {e}")))?;
-    if value.get("format").and_then(|f| f.as_str()) == Some(JSON_FORMAT) {
-        return Ok(vec![parse_llf_json(value)?]);
-    }
-    let looks_chatgpt = match &value {
-        serde_json::Value::Array(items) => items.iter().all(|c| c.get("mapping").is_some()),
-        other => other.get("mapping").is_some(),
-    };
-    if looks_chatgpt {
-        return parse_chatgpt(value);
-    }
-    Err(ExportError::Import(
-        "unknown file: expected an LLF conversation JSON or ChatGPT's conversations.json"
-            .to_owned(),
-    ))
-}
-
-/// Imports every conversation of the file at `path` into `history`; each is saved in one
-/// transaction. Returns the new conversations.
-pub async fn import_file(history: &History, path: &Path) -> Result<Vec<Conversation>> {
-    let bytes = std::fs::read(path).map_err(|source| ExportError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    let trees = parse_import(&bytes)?;
-    let mut out = Vec::with_capacity(trees.len());
-    for tree in &trees {
-        out.push(history.insert_tree(tree).await?);
-    }
-    Ok(out)
 }

@@ -3,8 +3,8 @@
 
 use chrono::{TimeZone, Utc};
 use llf_core::chat::{ChatMessage, ToolCall};
-use llf_export::{ExportOptions, Format, Scope};
-use llf_history::{ConversationTree, History, MessageId, NewMessage, TokenCounts};
+use llf_export::{ExportOptions, Format, ImportOptions, ImportOutcome, Scope};
+use llf_history::{ConversationTree, History, ListFilter, MessageId, NewMessage, TokenCounts};
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -247,7 +247,15 @@ async fn json_round_trip_is_lossless_for_a_branched_tree() {
 
     let path = f._dir.path().join("out/conv.json");
     llf_export::write_file(&path, &json).unwrap();
-    let imported = llf_export::import_file(&f.history, &path).await.unwrap();
+    // The conversation is in this history already; a copy must be asked for.
+    let report = llf_export::import_file(
+        &f.history,
+        &path,
+        &ImportOptions::new().allow_duplicates(true),
+    )
+    .await
+    .unwrap();
+    let imported: Vec<_> = report.imported().collect();
     assert_eq!(imported.len(), 1);
     let copy = f.history.tree(&imported[0].id).await.unwrap();
     assert_ne!(copy.conversation.id, original.conversation.id);
@@ -305,9 +313,12 @@ async fn chatgpt_export_imports_with_its_branches() {
     }]);
     let path = dir.path().join("conversations.json");
     std::fs::write(&path, serde_json::to_vec(&export).unwrap()).unwrap();
-    let imported = llf_export::import_file(&history, &path).await.unwrap();
+    let report = llf_export::import_file(&history, &path, &ImportOptions::new())
+        .await
+        .unwrap();
+    let imported: Vec<_> = report.imported().collect();
     assert_eq!(imported.len(), 1);
-    let c = &imported[0];
+    let c = imported[0];
     assert_eq!(c.title, "Pasta plans");
     assert_eq!(c.model.as_deref(), Some("gpt-4o"));
     assert_eq!(c.created_at.timestamp_millis(), 1_700_000_000_500);
@@ -324,4 +335,203 @@ async fn chatgpt_export_imports_with_its_branches() {
         ]
     );
     assert_eq!(path[1].created_at.timestamp(), 1_700_000_030);
+}
+
+/// A ChatGPT node holding one message.
+fn gpt_node(parent: Option<&str>, children: &[&str], role: &str, text: &str) -> serde_json::Value {
+    serde_json::json!({
+        "parent": parent, "children": children,
+        "message": {"author": {"role": role}, "create_time": 1_700_000_010.0,
+                    "content": {"content_type": "text", "parts": [text]}, "metadata": {}}
+    })
+}
+
+#[tokio::test]
+async fn chatgpt_mapping_with_a_cycle_never_becomes_an_empty_conversation() {
+    let dir = tempfile::tempdir().unwrap();
+    let history = History::open(dir.path().join("h.db")).await.unwrap();
+    let export = serde_json::json!([
+        {"id": "fine", "title": "Fine", "current_node": "b", "mapping": {
+            "a": gpt_node(None, &["b"], "user", "hello"),
+            "b": gpt_node(Some("a"), &[], "assistant", "hi"),
+        }},
+        // Every node is another's parent: there is no root at all.
+        {"id": "loop", "title": "All loop", "current_node": "x", "mapping": {
+            "x": gpt_node(Some("y"), &["y"], "user", "lost question"),
+            "y": gpt_node(Some("x"), &["x"], "assistant", "lost answer"),
+        }},
+        // A sound start, and a loop hanging beside it (children lists pointing into it too).
+        {"id": "half", "title": "Half loop", "current_node": "q2", "mapping": {
+            "r": {"message": null, "parent": null, "children": ["q1"]},
+            "q1": gpt_node(Some("r"), &["a1", "q2"], "user", "kept question"),
+            "a1": gpt_node(Some("q1"), &[], "assistant", "kept answer"),
+            "q2": gpt_node(Some("a2"), &["a2"], "user", "looped question"),
+            "a2": gpt_node(Some("q2"), &["q2"], "assistant", "looped answer"),
+        }},
+    ]);
+    let path = dir.path().join("conversations.json");
+    std::fs::write(&path, serde_json::to_vec(&export).unwrap()).unwrap();
+    let report = llf_export::import_file(&history, &path, &ImportOptions::new())
+        .await
+        .unwrap();
+    let outcomes: Vec<(&str, &ImportOutcome)> = report
+        .conversations
+        .iter()
+        .map(|i| (i.title.as_str(), &i.outcome))
+        .collect();
+    assert!(
+        matches!(
+            outcomes[0],
+            ("Fine", ImportOutcome::Imported { left_out: 0, .. })
+        ),
+        "{outcomes:?}"
+    );
+    assert!(
+        matches!(
+            outcomes[1],
+            ("All loop", ImportOutcome::Unreachable { left_out: 2 })
+        ),
+        "{outcomes:?}"
+    );
+    assert!(
+        matches!(
+            outcomes[2],
+            ("Half loop", ImportOutcome::Imported { left_out: 2, .. })
+        ),
+        "{outcomes:?}"
+    );
+    assert_eq!(report.left_out(), 4);
+    assert_eq!(report.imported().count(), 2);
+
+    // No empty conversation reached the history, and the half one kept what a root reaches.
+    let list = history.list(&ListFilter::default()).await.unwrap();
+    assert_eq!(list.len(), 2);
+    assert!(list.iter().all(|s| s.message_count > 0), "{list:?}");
+    let half = list
+        .iter()
+        .find(|s| s.conversation.title == "Half loop")
+        .unwrap();
+    let tree = history.tree(&half.conversation.id).await.unwrap();
+    let texts: Vec<&str> = tree
+        .messages
+        .iter()
+        .map(|m| m.message.content.as_str())
+        .collect();
+    assert_eq!(texts, ["kept question", "kept answer"]);
+    // The current node was in the loop; the conversation continues from a real leaf.
+    assert!(tree.conversation.current_leaf.is_some());
+}
+
+#[tokio::test]
+async fn importing_the_same_export_twice_adds_nothing_unless_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let history = History::open(dir.path().join("h.db")).await.unwrap();
+    let export = serde_json::json!([{
+        "conversation_id": "c-123", "title": "Twice", "mapping": {
+            "a": gpt_node(None, &["b"], "user", "question"),
+            "b": gpt_node(Some("a"), &[], "assistant", "answer"),
+        }
+    }]);
+    let path = dir.path().join("conversations.json");
+    std::fs::write(&path, serde_json::to_vec(&export).unwrap()).unwrap();
+    let first = llf_export::import_file(&history, &path, &ImportOptions::new())
+        .await
+        .unwrap();
+    let original = first.imported().next().unwrap().clone();
+    assert_eq!(original.source_id.as_deref(), Some("chatgpt:c-123"));
+
+    let second = llf_export::import_file(&history, &path, &ImportOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(second.imported().count(), 0);
+    match &second.conversations[0].outcome {
+        ImportOutcome::AlreadyPresent { existing } => assert_eq!(existing.id, original.id),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(history.list(&ListFilter::default()).await.unwrap().len(), 1);
+
+    let copy = llf_export::import_file(
+        &history,
+        &path,
+        &ImportOptions::new().allow_duplicates(true),
+    )
+    .await
+    .unwrap();
+    assert_eq!(copy.imported().count(), 1);
+    assert_eq!(history.list(&ListFilter::default()).await.unwrap().len(), 2);
+
+    // An LLF export carries the origin along: exported here, imported into another history
+    // and exported from there, it is still recognised here — and there.
+    let json = llf_export::export(&history, &original.id, &ExportOptions::new(Format::Json))
+        .await
+        .unwrap();
+    let here = dir.path().join("here.json");
+    llf_export::write_file(&here, &json).unwrap();
+    let other = History::open(dir.path().join("other.db")).await.unwrap();
+    let moved = llf_export::import_file(&other, &here, &ImportOptions::new())
+        .await
+        .unwrap();
+    let moved = moved.imported().next().unwrap().clone();
+    assert_eq!(moved.origin(), "chatgpt:c-123");
+    assert!(matches!(
+        llf_export::import_file(&other, &here, &ImportOptions::new())
+            .await
+            .unwrap()
+            .conversations[0]
+            .outcome,
+        ImportOutcome::AlreadyPresent { .. }
+    ));
+
+    // A conversation started in LLF: its export is recognised in its own history.
+    let native = history.create_conversation("Native", None).await.unwrap();
+    history
+        .append(&native.id, ChatMessage::user("hello"))
+        .await
+        .unwrap();
+    let json = llf_export::export(&history, &native.id, &ExportOptions::new(Format::Json))
+        .await
+        .unwrap();
+    let back = dir.path().join("native.json");
+    llf_export::write_file(&back, &json).unwrap();
+    match &llf_export::import_file(&history, &back, &ImportOptions::new())
+        .await
+        .unwrap()
+        .conversations[0]
+        .outcome
+    {
+        ImportOutcome::AlreadyPresent { existing } => assert_eq!(existing.id, native.id),
+        other => panic!("{other:?}"),
+    }
+    let there = llf_export::import_file(&other, &back, &ImportOptions::new())
+        .await
+        .unwrap();
+    let there = there.imported().next().unwrap();
+    assert_eq!(there.source_id, Some(format!("llf:{}", native.id)));
+}
+
+#[tokio::test]
+async fn imported_titles_are_fitted_and_read_errors_print_each_cause_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let history = History::open(dir.path().join("h.db")).await.unwrap();
+    let export = serde_json::json!({
+        "title": "t".repeat(5_000), "mapping": {"a": gpt_node(None, &[], "user", "q")}
+    });
+    let path = dir.path().join("one.json");
+    std::fs::write(&path, serde_json::to_vec(&export).unwrap()).unwrap();
+    let report = llf_export::import_file(&history, &path, &ImportOptions::new())
+        .await
+        .unwrap();
+    let c = report.imported().next().unwrap();
+    assert_eq!(c.title.chars().count(), llf_history::MAX_TITLE_CHARS);
+    assert!(c.title.ends_with('…'));
+
+    let err = llf_export::import_file(
+        &history,
+        &dir.path().join("missing.json"),
+        &ImportOptions::new(),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("missing.json"), "{err}");
+    llf_testkit::errors::assert_each_cause_once(&err);
 }

@@ -15,7 +15,8 @@
 //! - The tree: [`History::append_under`] (branch from any message), [`History::regenerate`]
 //!   (sibling answer), [`History::checkout`] (go to a message), [`History::branches`],
 //!   [`History::path`], [`History::compare`], [`History::tree`], [`History::insert_tree`]
-//!   (import).
+//!   and [`History::insert_tree_if_new`] (import; a conversation remembers its
+//!   [origin](Conversation::origin), so the same export is not imported twice).
 //! - [`History::search`] with a [`SearchQuery`]: FTS5 full-text search with highlighted
 //!   snippets, BM25 ranking and filters by role, date range and conversation.
 //!
@@ -64,5 +65,5 @@ pub use store::History;
 pub use tree::Finish;
 pub use types::{
     Branch, BranchComparison, Conversation, ConversationSummary, ConversationTree, ListFilter,
-    MessageId, MessageStatus, NewMessage, StoredMessage, TokenCounts,
+    MAX_TITLE_CHARS, MessageId, MessageStatus, NewMessage, StoredMessage, TokenCounts, TreeInsert,
 };

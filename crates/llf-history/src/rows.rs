@@ -15,7 +15,7 @@ pub(crate) const MESSAGE_COLUMNS: &str = "m.id, m.conversation_id, m.parent_id, 
 
 /// Columns of `conversations`, in the order [`conversation`] reads them.
 pub(crate) const CONVERSATION_COLUMNS: &str =
-    "c.id, c.title, c.model, c.created_at, c.updated_at, c.current_leaf, c.deleted_at";
+    "c.id, c.title, c.model, c.created_at, c.updated_at, c.current_leaf, c.deleted_at, c.source_id";
 
 pub(crate) fn millis(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
@@ -26,14 +26,9 @@ pub(crate) fn time(ms: i64) -> Result<DateTime<Utc>> {
         .ok_or_else(|| HistoryError::Corrupt(format!("timestamp {ms} out of range")))
 }
 
-pub(crate) fn role_from(s: &str) -> Result<Role> {
-    Ok(match s {
-        "system" => Role::System,
-        "user" => Role::User,
-        "assistant" => Role::Assistant,
-        "tool" => Role::Tool,
-        other => return Err(HistoryError::Corrupt(format!("unknown role `{other}`"))),
-    })
+fn role_from(s: &str) -> Result<Role> {
+    s.parse()
+        .map_err(|_| HistoryError::Corrupt(format!("unknown role `{s}`")))
 }
 
 pub(crate) fn conversation(row: &SqliteRow) -> Result<Conversation> {
@@ -48,6 +43,7 @@ pub(crate) fn conversation(row: &SqliteRow) -> Result<Conversation> {
             .try_get::<Option<i64>, _>("deleted_at")?
             .map(time)
             .transpose()?,
+        source_id: row.try_get("source_id")?,
     })
 }
 

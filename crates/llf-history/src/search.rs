@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use llf_core::chat::Role;
+use llf_core::text::Highlight;
 use serde::Serialize;
 use sqlx::Row;
 
@@ -26,7 +27,7 @@ pub struct SearchQuery {
     /// At most this many hits.
     pub limit: u32,
     /// Markers put around matched words in snippets.
-    pub highlight: (String, String),
+    pub highlight: Highlight,
 }
 
 impl SearchQuery {
@@ -39,7 +40,7 @@ impl SearchQuery {
             until: None,
             conversation: None,
             limit: 20,
-            highlight: ("[".to_owned(), "]".to_owned()),
+            highlight: Highlight::default(),
         }
     }
     /// Only this role.
@@ -67,9 +68,10 @@ impl SearchQuery {
         self.limit = n;
         self
     }
-    /// Marks matches with `open` and `close` (e.g. ANSI colours for a terminal).
+    /// Marks matches with `open` and `close` (e.g. ANSI colours for a terminal; `""`, `""` for
+    /// none). The default is brackets, [`Highlight::default`].
     pub fn highlight(mut self, open: impl Into<String>, close: impl Into<String>) -> Self {
-        self.highlight = (open.into(), close.into());
+        self.highlight = Highlight::new(open, close);
         self
     }
 }
@@ -112,8 +114,8 @@ impl History {
              LIMIT ?8"
         ))
         .bind(&fts)
-        .bind(&query.highlight.0)
-        .bind(&query.highlight.1)
+        .bind(&query.highlight.open)
+        .bind(&query.highlight.close)
         .bind(query.role.map(Role::as_str))
         .bind(query.since.map(millis))
         .bind(query.until.map(millis))

@@ -1,7 +1,6 @@
 //! Opening the database and managing conversations.
 
 use std::path::Path;
-use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -9,7 +8,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqlitePool};
 
 use crate::rows::{self, CONVERSATION_COLUMNS, millis};
-use crate::types::{Conversation, ConversationSummary, ListFilter};
+use crate::types::{Conversation, ConversationSummary, ListFilter, check_title};
 use crate::{HistoryError, Result};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -25,17 +24,20 @@ pub struct History {
 impl History {
     /// Opens (creating it and its directory when missing) the database at `path` and brings its
     /// schema up to date.
+    ///
+    /// A file that is damaged or is not an SQLite database gives [`HistoryError::NotADatabase`]
+    /// and is left as it is.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let open_err = |source| HistoryError::Open {
-            path: path.to_owned(),
-            source,
-        };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| open_err(sqlx::Error::Io(e)))?;
+            tokio::fs::create_dir_all(dir)
+                .await
+                .map_err(|e| HistoryError::Open {
+                    path: path.to_owned(),
+                    source: Box::new(e),
+                })?;
         }
-        let options = SqliteConnectOptions::from_str("sqlite://")
-            .map_err(open_err)?
+        let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -51,14 +53,17 @@ impl History {
             .max_connections(4)
             .connect_with(options)
             .await
-            .map_err(open_err)?;
+            .map_err(|e| HistoryError::open_failed(path, e))?;
         if let Err(first) = MIGRATOR.run(&pool).await {
             // Two processes opening a new database at once both try to create the schema; the
             // loser's snapshot is stale. Once the winner is done, a second run finds nothing to
             // do. Any other failure repeats and is reported.
             tracing::debug!(error = %first, "history migration raced; retrying");
             tokio::time::sleep(Duration::from_millis(250)).await;
-            MIGRATOR.run(&pool).await?;
+            MIGRATOR
+                .run(&pool)
+                .await
+                .map_err(|e| HistoryError::migrate_failed(path, e))?;
         }
         tracing::debug!(path = %path.display(), "history database open");
         Ok(Self { pool })
@@ -69,7 +74,8 @@ impl History {
         self.pool.close().await;
     }
 
-    /// Starts a conversation.
+    /// Starts a conversation. The title is trimmed and must hold some text, at most
+    /// [`MAX_TITLE_CHARS`](crate::MAX_TITLE_CHARS) characters.
     pub async fn create_conversation(
         &self,
         title: impl Into<String>,
@@ -78,12 +84,13 @@ impl History {
         let now = Utc::now();
         let conv = Conversation {
             id: ulid::Ulid::new().to_string(),
-            title: title.into(),
+            title: check_title(&title.into())?,
             model,
             created_at: now,
             updated_at: now,
             current_leaf: None,
             deleted_at: None,
+            source_id: None,
         };
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(
@@ -170,14 +177,15 @@ impl History {
             .collect()
     }
 
-    /// Gives a conversation a new title.
+    /// Gives a conversation a new title: trimmed, with some text, at most
+    /// [`MAX_TITLE_CHARS`](crate::MAX_TITLE_CHARS) characters.
     pub async fn rename(
         &self,
         id_or_prefix: &str,
         title: impl Into<String>,
     ) -> Result<Conversation> {
+        let title = check_title(&title.into())?;
         let conv = self.live(id_or_prefix).await?;
-        let title = title.into();
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query("UPDATE conversations SET title = ?2, updated_at = ?3 WHERE id = ?1")
             .bind(&conv.id)

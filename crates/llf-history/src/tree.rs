@@ -9,7 +9,7 @@ use crate::rows::{self, MESSAGE_COLUMNS, millis};
 use crate::store::History;
 use crate::types::{
     Branch, BranchComparison, Conversation, ConversationTree, MessageId, MessageStatus, NewMessage,
-    StoredMessage, TokenCounts,
+    StoredMessage, TokenCounts, TreeInsert, check_title, llf_origin_id,
 };
 use crate::{HistoryError, Result};
 
@@ -250,74 +250,40 @@ impl History {
     }
 
     /// Saves a whole tree as a new conversation (import): new ids, same shape, times, models,
-    /// counts and statuses. The current leaf maps to its copy. One transaction: all or nothing.
+    /// counts and statuses, and the header's `source_id`. The current leaf maps to its copy. One
+    /// transaction: all or nothing. The title follows the rules of
+    /// [`History::create_conversation`].
     pub async fn insert_tree(&self, tree: &ConversationTree) -> Result<Conversation> {
-        let now = Utc::now();
-        let id = ulid::Ulid::new().to_string();
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query(
-            "INSERT INTO conversations (id, title, model, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )
-        .bind(&id)
-        .bind(&tree.conversation.title)
-        .bind(&tree.conversation.model)
-        .bind(millis(tree.conversation.created_at))
-        .bind(millis(tree.conversation.updated_at.max(tree.conversation.created_at)))
-        .execute(&mut *tx)
-        .await?;
-        let mut map: HashMap<MessageId, MessageId> = HashMap::new();
-        let mut pending: Vec<&StoredMessage> = tree.messages.iter().collect();
-        // Parents first, whatever order the file listed them in.
-        while !pending.is_empty() {
-            let before = pending.len();
-            let mut rest = Vec::new();
-            for m in pending {
-                let parent = match m.parent_id {
-                    None => None,
-                    Some(p) => match map.get(&p) {
-                        Some(new) => Some(*new),
-                        None => {
-                            rest.push(m);
-                            continue;
-                        }
-                    },
-                };
-                if map.contains_key(&m.id) {
-                    return Err(HistoryError::InvalidTree(format!(
-                        "message id {} appears twice",
-                        m.id
-                    )));
-                }
-                let new = NewMessage {
-                    message: m.message.clone(),
-                    model: m.model.clone(),
-                    tokens: m.tokens,
-                    created_at: Some(m.created_at),
-                };
-                let new_id = insert_row(&mut tx, &id, parent, &new, m.status, m.updated_at).await?;
-                map.insert(m.id, new_id);
-            }
-            if rest.len() == before {
-                return Err(HistoryError::InvalidTree(format!(
-                    "message {} refers to a parent that is not in the conversation",
-                    rest.first().map_or(0, |m| m.id)
-                )));
-            }
-            pending = rest;
-        }
-        let leaf = tree
-            .conversation
-            .current_leaf
-            .and_then(|l| map.get(&l).copied())
-            .or_else(|| tree.leaves().last().and_then(|l| map.get(l).copied()));
-        sqlx::query("UPDATE conversations SET current_leaf = ?2 WHERE id = ?1")
-            .bind(&id)
-            .bind(leaf)
-            .execute(&mut *tx)
-            .await?;
+        let id = insert_tree_in(&mut tx, tree).await?;
         tx.commit().await?;
-        tracing::info!(conversation = %id, messages = map.len(), at = %now, "conversation imported");
         self.conversation(&id).await
+    }
+
+    /// [`History::insert_tree`], unless a conversation with the same
+    /// [origin](Conversation::origin) as `tree.conversation` is in the history already, live or
+    /// in the trash: the same export imported again, or an export of a conversation of this
+    /// history. The check and the insert are one transaction, so two imports at once still
+    /// save one copy.
+    pub async fn insert_tree_if_new(&self, tree: &ConversationTree) -> Result<TreeInsert> {
+        let origin = tree.conversation.origin();
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let existing: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM conversations WHERE source_id = ?1 OR id = ?2 ORDER BY created_at, id LIMIT 1",
+        )
+        .bind(&origin)
+        .bind(llf_origin_id(&origin))
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(existing) = existing {
+            tx.rollback().await?;
+            return Ok(TreeInsert::AlreadyPresent(
+                self.conversation(&existing).await?,
+            ));
+        }
+        let id = insert_tree_in(&mut tx, tree).await?;
+        tx.commit().await?;
+        Ok(TreeInsert::Inserted(self.conversation(&id).await?))
     }
 
     async fn insert(
@@ -395,5 +361,82 @@ async fn insert_row(
     .bind(millis(updated_at.max(created)))
     .fetch_one(&mut **tx)
     .await?;
+    Ok(id)
+}
+
+/// Inserts `tree` as a new conversation inside `tx`; returns its id.
+async fn insert_tree_in(
+    tx: &mut Transaction<'_, Sqlite>,
+    tree: &ConversationTree,
+) -> Result<String> {
+    let title = check_title(&tree.conversation.title)?;
+    let id = ulid::Ulid::new().to_string();
+    sqlx::query(
+        "INSERT INTO conversations (id, title, model, created_at, updated_at, source_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )
+    .bind(&id)
+    .bind(&title)
+    .bind(&tree.conversation.model)
+    .bind(millis(tree.conversation.created_at))
+    .bind(millis(
+        tree.conversation
+            .updated_at
+            .max(tree.conversation.created_at),
+    ))
+    .bind(&tree.conversation.source_id)
+    .execute(&mut **tx)
+    .await?;
+    let mut map: HashMap<MessageId, MessageId> = HashMap::new();
+    let mut pending: Vec<&StoredMessage> = tree.messages.iter().collect();
+    // Parents first, whatever order the file listed them in.
+    while !pending.is_empty() {
+        let before = pending.len();
+        let mut rest = Vec::new();
+        for m in pending {
+            let parent = match m.parent_id {
+                None => None,
+                Some(p) => match map.get(&p) {
+                    Some(new) => Some(*new),
+                    None => {
+                        rest.push(m);
+                        continue;
+                    }
+                },
+            };
+            if map.contains_key(&m.id) {
+                return Err(HistoryError::InvalidTree(format!(
+                    "message id {} appears twice",
+                    m.id
+                )));
+            }
+            let new = NewMessage {
+                message: m.message.clone(),
+                model: m.model.clone(),
+                tokens: m.tokens,
+                created_at: Some(m.created_at),
+            };
+            let new_id = insert_row(tx, &id, parent, &new, m.status, m.updated_at).await?;
+            map.insert(m.id, new_id);
+        }
+        if rest.len() == before {
+            return Err(HistoryError::InvalidTree(format!(
+                "message {} refers to a parent that is not in the conversation",
+                rest.first().map_or(0, |m| m.id)
+            )));
+        }
+        pending = rest;
+    }
+    let leaf = tree
+        .conversation
+        .current_leaf
+        .and_then(|l| map.get(&l).copied())
+        .or_else(|| tree.leaves().last().and_then(|l| map.get(l).copied()));
+    sqlx::query("UPDATE conversations SET current_leaf = ?2 WHERE id = ?1")
+        .bind(&id)
+        .bind(leaf)
+        .execute(&mut **tx)
+        .await?;
+    tracing::info!(conversation = %id, messages = map.len(), source = ?tree.conversation.source_id, "conversation imported");
     Ok(id)
 }

@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use llf_core::chat::{ChatMessage, Role};
 use serde::{Deserialize, Serialize};
 
+use crate::{HistoryError, Result};
+
 /// Id of a message: a small integer, unique across the whole history, easy to type (`/goto 42`).
 pub type MessageId = i64;
 
@@ -27,6 +29,48 @@ pub struct Conversation {
     /// When it was deleted; deleted conversations are hidden until restored or purged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted_at: Option<DateTime<Utc>>,
+    /// For an imported conversation, where it came from (see [`Conversation::origin`]):
+    /// `chatgpt:<conversation id>` or `llf:<id in the exporting history>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
+}
+
+/// Prefix of the origin of a conversation that LLF itself started.
+const LLF_ORIGIN: &str = "llf:";
+
+impl Conversation {
+    /// Where the conversation first came from: its [`source_id`](Self::source_id) when it was
+    /// imported, else `llf:<its id>`. Two conversations with the same origin are copies of one
+    /// conversation, which is how importing the same export twice is recognised.
+    pub fn origin(&self) -> String {
+        self.source_id
+            .clone()
+            .unwrap_or_else(|| format!("{LLF_ORIGIN}{}", self.id))
+    }
+}
+
+/// The conversation id in an `llf:` origin.
+pub(crate) fn llf_origin_id(origin: &str) -> Option<&str> {
+    origin.strip_prefix(LLF_ORIGIN)
+}
+
+/// Most characters a conversation title may have.
+pub const MAX_TITLE_CHARS: usize = 200;
+
+/// `title` trimmed, when it is a usable title: some text, at most [`MAX_TITLE_CHARS`].
+pub(crate) fn check_title(title: &str) -> Result<String> {
+    let title = title.trim();
+    if title.is_empty() {
+        return Err(HistoryError::EmptyTitle);
+    }
+    let chars = title.chars().count();
+    if chars > MAX_TITLE_CHARS {
+        return Err(HistoryError::TitleTooLong {
+            chars,
+            max: MAX_TITLE_CHARS,
+        });
+    }
+    Ok(title.to_owned())
 }
 
 /// A conversation with counts, as listed.
@@ -217,6 +261,15 @@ impl ConversationTree {
     pub fn children(&self, id: Option<MessageId>) -> Vec<&StoredMessage> {
         self.messages.iter().filter(|m| m.parent_id == id).collect()
     }
+}
+
+/// What [`crate::History::insert_tree_if_new`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TreeInsert {
+    /// The tree was saved as this new conversation.
+    Inserted(Conversation),
+    /// This conversation (live or in the trash) has the tree's origin already; nothing was saved.
+    AlreadyPresent(Conversation),
 }
 
 /// Which conversations [`crate::History::list`] returns.

@@ -7,7 +7,8 @@ use chrono::{TimeZone, Utc};
 use futures::StreamExt;
 use llf_core::chat::{ChatMessage, Role, ToolCall};
 use llf_history::{
-    Finish, History, HistoryError, ListFilter, MessageStatus, NewMessage, SearchQuery, TokenCounts,
+    Finish, History, HistoryError, ListFilter, MAX_TITLE_CHARS, MessageStatus, NewMessage,
+    SearchQuery, TokenCounts, TreeInsert,
 };
 
 async fn open() -> (tempfile::TempDir, History) {
@@ -397,5 +398,144 @@ async fn several_openers_of_a_new_database_all_succeed_and_share_it() {
             .unwrap()
             .len(),
         60
+    );
+}
+
+#[tokio::test]
+async fn titles_must_hold_some_text_and_at_most_200_characters() {
+    let (_d, h) = open().await;
+    let c = h.create_conversation("  Kept  ", None).await.unwrap();
+    assert_eq!(c.title, "Kept", "titles are trimmed");
+    for empty in ["", "   ", "\n\t"] {
+        assert!(matches!(
+            h.rename(&c.id, empty).await,
+            Err(HistoryError::EmptyTitle)
+        ));
+        assert!(matches!(
+            h.create_conversation(empty, None).await,
+            Err(HistoryError::EmptyTitle)
+        ));
+    }
+    let huge = "x".repeat(100_000);
+    let err = h.rename(&c.id, huge.as_str()).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            HistoryError::TitleTooLong {
+                chars: 100_000,
+                max: MAX_TITLE_CHARS
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("at most 200 characters"), "{err}");
+    // Counted in characters, not bytes.
+    let longest = "é".repeat(MAX_TITLE_CHARS);
+    assert_eq!(
+        h.rename(&c.id, longest.as_str()).await.unwrap().title,
+        longest
+    );
+    assert!(matches!(
+        h.rename(&c.id, format!("{longest}é")).await,
+        Err(HistoryError::TitleTooLong { chars: 201, .. })
+    ));
+    assert_eq!(h.conversation(&c.id).await.unwrap().title, longest);
+    // An imported tree follows the same rule.
+    let mut tree = h.tree(&c.id).await.unwrap();
+    tree.conversation.title = " ".into();
+    assert!(matches!(
+        h.insert_tree(&tree).await,
+        Err(HistoryError::EmptyTitle)
+    ));
+    assert_eq!(h.list(&ListFilter::default()).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_a_database_is_a_typed_error_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("history.db");
+    let garbage = b"this is not a database, it is a shopping list\n".repeat(200);
+    std::fs::write(&path, &garbage).unwrap();
+    let err = History::open(&path).await.unwrap_err();
+    match &err {
+        HistoryError::NotADatabase { path: p, .. } => assert_eq!(p, &path),
+        other => panic!("expected NotADatabase, got {other:?}"),
+    }
+    let text = err.to_string();
+    assert!(
+        text.contains(&path.display().to_string())
+            && text.contains("move it aside")
+            && text.contains("backup"),
+        "{text}"
+    );
+    llf_testkit::errors::assert_each_cause_once(&err);
+    let chain = llf_testkit::errors::chain(&err).join("\n");
+    assert_eq!(
+        chain.matches("file is not a database").count(),
+        1,
+        "{chain}"
+    );
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        garbage,
+        "the file is not changed"
+    );
+    for suffix in ["-wal", "-shm"] {
+        let side = dir.path().join(format!("history.db{suffix}"));
+        assert!(
+            !side.exists() || std::fs::metadata(&side).unwrap().len() == 0,
+            "{side:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn query_errors_print_each_cause_once() {
+    let (_d, h) = open().await;
+    h.close().await;
+    let err = h.list(&ListFilter::default()).await.unwrap_err();
+    assert!(matches!(err, HistoryError::Database(_)), "{err:?}");
+    llf_testkit::errors::assert_each_cause_once(&err);
+}
+
+#[tokio::test]
+async fn insert_tree_if_new_recognises_a_conversation_by_its_origin() {
+    let (_d, h) = open().await;
+    let native = h.create_conversation("native", None).await.unwrap();
+    h.append(&native.id, ChatMessage::user("q")).await.unwrap();
+    let mut tree = h.tree(&native.id).await.unwrap();
+    assert_eq!(tree.conversation.origin(), format!("llf:{}", native.id));
+
+    // An export of a conversation of this history is the conversation itself.
+    tree.conversation.source_id = Some(tree.conversation.origin());
+    match h.insert_tree_if_new(&tree).await.unwrap() {
+        TreeInsert::AlreadyPresent(c) => assert_eq!(c.id, native.id),
+        other => panic!("{other:?}"),
+    }
+
+    // A foreign conversation is saved once, with its origin; a second time it is recognised,
+    // also from the trash.
+    tree.conversation.source_id = Some("chatgpt:abc".into());
+    let copy = match h.insert_tree_if_new(&tree).await.unwrap() {
+        TreeInsert::Inserted(c) => c,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(copy.source_id.as_deref(), Some("chatgpt:abc"));
+    assert_eq!(copy.origin(), "chatgpt:abc");
+    h.delete(&copy.id).await.unwrap();
+    match h.insert_tree_if_new(&tree).await.unwrap() {
+        TreeInsert::AlreadyPresent(c) => {
+            assert_eq!(c.id, copy.id);
+            assert!(c.deleted_at.is_some());
+        }
+        other => panic!("{other:?}"),
+    }
+    // insert_tree always saves, keeping the origin.
+    let again = h.insert_tree(&tree).await.unwrap();
+    assert_eq!(again.source_id.as_deref(), Some("chatgpt:abc"));
+    assert_eq!(
+        h.list(&ListFilter::default()).await.unwrap().len(),
+        2,
+        "native + the deliberate copy"
     );
 }

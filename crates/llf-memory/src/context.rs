@@ -3,6 +3,7 @@
 use llf_config::schema::MemorySettings;
 use llf_core::BoxError;
 use llf_core::context::{ContextItem, ContextProvider, ContextQuery, ContextSection};
+use llf_core::text::Highlight;
 
 use crate::store::MemoryStore;
 use crate::types::{MatchMode, Memory, NewMemory, SearchHit, SearchQuery};
@@ -69,15 +70,21 @@ impl MemoryContext {
     }
 
     /// `/memories QUERY`: searches every enabled store (all words of `query` optional, up to 10
-    /// hits, no score threshold), for showing to the user.
+    /// hits, no score threshold), for showing to the user. Snippets mark matches with brackets;
+    /// [`MemoryContext::recall_with`] picks the markers.
     pub async fn recall(&self, query: &str) -> Result<Vec<SearchHit>> {
+        self.recall_with(query, Highlight::default()).await
+    }
+
+    /// [`MemoryContext::recall`], with matches in snippets marked by `highlight` (ANSI bold on
+    /// a terminal, [`Highlight::none`] for plain text).
+    pub async fn recall_with(&self, query: &str, highlight: Highlight) -> Result<Vec<SearchHit>> {
         let stores = self.enabled_stores().await?;
-        self.store
-            .search_stores(
-                &stores,
-                &SearchQuery::new().text(query).match_mode(MatchMode::Any),
-            )
-            .await
+        let query = SearchQuery::new()
+            .text(query)
+            .match_mode(MatchMode::Any)
+            .highlight(highlight.open, highlight.close);
+        self.store.search_stores(&stores, &query).await
     }
 }
 

@@ -1,31 +1,48 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use llf_core::{BoxError, FlatError};
 
 /// Errors of `llf-memory`.
+///
+/// Wrapped failures are the `source()` of a variant, never part of its message, so a printed
+/// chain names each cause once.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum MemoryError {
     /// The database refused or failed an operation.
-    #[error("memory database error while {action}: {source}")]
+    #[error("the memory database failed while {action}")]
     Database {
         /// What LLF was doing, e.g. "adding a memory".
         action: &'static str,
         /// The underlying error.
         #[source]
-        source: sqlx::Error,
+        source: BoxError,
+    },
+    /// The database file is damaged or is not an SQLite database at all. LLF has not written
+    /// to it.
+    #[error(
+        "{path} is not a usable memory database (damaged, or not an SQLite file); LLF has not changed it: move it aside to start with no memories, or restore it from a backup"
+    )]
+    NotADatabase {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite reported.
+        #[source]
+        source: BoxError,
     },
     /// The database schema could not be brought up to date.
     #[error(
-        "cannot prepare the memory database {path}: {source}; if it was written by a newer LLF, use that version"
+        "cannot prepare the memory database {path}; if it was written by a newer LLF, use that version"
     )]
     Migrate {
         /// The database file.
         path: PathBuf,
         /// The underlying error.
         #[source]
-        source: sqlx::migrate::MigrateError,
+        source: BoxError,
     },
     /// A file could not be read or written.
-    #[error("{action} {path}: {source}")]
+    #[error("{action} {path}")]
     Io {
         /// What LLF was doing, e.g. "reading".
         action: &'static str,
@@ -87,7 +104,43 @@ pub type Result<T> = std::result::Result<T, MemoryError>;
 
 impl MemoryError {
     pub(crate) fn db(action: &'static str) -> impl FnOnce(sqlx::Error) -> Self {
-        move |source| Self::Database { action, source }
+        move |e| Self::Database {
+            action,
+            source: FlatError::boxed(e),
+        }
+    }
+
+    /// Opening the database at `path` failed: [`Self::NotADatabase`] when SQLite says the file
+    /// is damaged or foreign, else a [`Self::Database`] error while `action`.
+    pub(crate) fn open_failed(path: &Path, action: &'static str, e: sqlx::Error) -> Self {
+        if is_not_a_database(&e) {
+            Self::NotADatabase {
+                path: path.to_owned(),
+                source: FlatError::boxed(e),
+            }
+        } else {
+            Self::db(action)(e)
+        }
+    }
+
+    /// Bringing the schema of `path` up to date failed; like [`Self::open_failed`].
+    pub(crate) fn migrate_failed(path: &Path, e: sqlx::migrate::MigrateError) -> Self {
+        use sqlx::migrate::MigrateError;
+        let path = path.to_owned();
+        match &e {
+            MigrateError::Execute(inner) | MigrateError::ExecuteMigration(inner, _)
+                if is_not_a_database(inner) =>
+            {
+                Self::NotADatabase {
+                    path,
+                    source: FlatError::boxed(e),
+                }
+            }
+            _ => Self::Migrate {
+                path,
+                source: FlatError::boxed(e),
+            },
+        }
     }
 
     pub(crate) fn io(
@@ -100,5 +153,19 @@ impl MemoryError {
             path,
             source,
         }
+    }
+}
+
+/// Whether SQLite reported the file as damaged (`SQLITE_CORRUPT`) or foreign (`SQLITE_NOTADB`).
+fn is_not_a_database(e: &sqlx::Error) -> bool {
+    const SQLITE_CORRUPT: i64 = 11;
+    const SQLITE_NOTADB: i64 = 26;
+    match e {
+        sqlx::Error::Database(db) => db
+            .code()
+            .and_then(|c| c.parse::<i64>().ok())
+            // Extended result codes keep the primary code in the low byte.
+            .is_some_and(|c| matches!(c & 0xff, SQLITE_CORRUPT | SQLITE_NOTADB)),
+        _ => false,
     }
 }

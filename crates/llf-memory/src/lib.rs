@@ -32,7 +32,7 @@
 //!     .search("work", &SearchQuery::new().text("deploy").tags(["ops"], TagMode::Any))
 //!     .await?;
 //! assert_eq!(hits.len(), 1);
-//! assert_eq!(hits[0].snippet.as_deref(), Some("The **deploy** runs on Fridays"));
+//! assert_eq!(hits[0].snippet.as_deref(), Some("The [deploy] runs on Fridays"));
 //!
 //! let gone = memory.delete(&hits[0].memory.id).await?;
 //! assert!(memory.search("work", &SearchQuery::new().text("deploy")).await?.is_empty());

@@ -103,7 +103,7 @@ impl MemoryStore {
         progress: &mut (dyn FnMut(&ImportReport) + Send),
     ) -> Result<StoreMigration> {
         let name = sanitize(&entry.name);
-        let source = data_file(dir, &entry);
+        let source = data_file(dir, &entry).await;
         let mut out = StoreMigration {
             source: source.clone(),
             created: false,
@@ -113,7 +113,7 @@ impl MemoryStore {
                 ..ImportReport::default()
             },
         };
-        let file = match std::fs::File::open(&source) {
+        let file = match tokio::fs::File::open(&source).await {
             Ok(f) => f,
             Err(e) => {
                 out.error = Some(format!("cannot read {}: {e}", source.display()));
@@ -133,7 +133,7 @@ impl MemoryStore {
         let store_id = self.store_id(&name).await?;
         self.import_lines(
             store_id,
-            std::io::BufReader::new(file),
+            tokio::io::BufReader::new(file),
             source,
             &mut out.import,
             progress,
@@ -152,7 +152,7 @@ impl MemoryStore {
 /// The data file of `entry`: its path as written, relative paths against the registry's
 /// directory, and when an absolute path no longer exists (the directory was moved) the same file
 /// name next to the registry.
-fn data_file(dir: &Path, entry: &RegistryEntry) -> PathBuf {
+async fn data_file(dir: &Path, entry: &RegistryEntry) -> PathBuf {
     let given = entry
         .path
         .clone()
@@ -162,13 +162,15 @@ fn data_file(dir: &Path, entry: &RegistryEntry) -> PathBuf {
     } else {
         dir.join(&given)
     };
-    if resolved.exists() {
+    if tokio::fs::try_exists(&resolved).await.unwrap_or(false) {
         return resolved;
     }
-    match given.file_name() {
-        Some(f) if dir.join(f).exists() => dir.join(f),
-        _ => resolved,
+    if let Some(beside) = given.file_name().map(|f| dir.join(f))
+        && tokio::fs::try_exists(&beside).await.unwrap_or(false)
+    {
+        return beside;
     }
+    resolved
 }
 
 /// Python store names were free text; ours are `[A-Za-z0-9_-]{1,64}`.

@@ -1,6 +1,6 @@
 //! Memory records read from JSON lines: LLF's own export format and the Python version's files.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::rows::{self, NewRow};
@@ -83,14 +83,9 @@ pub(crate) fn parse_line(line: &str, now: DateTime<Utc>) -> Result<NewRow, Strin
     })
 }
 
-/// RFC 3339, or the naive ISO form Python's `datetime.isoformat()` writes (read as UTC).
+/// RFC 3339, the naive ISO form Python's `datetime.isoformat()` writes (read as UTC), or a day.
 fn parse_time(text: &str) -> Option<DateTime<Utc>> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Some(t.with_timezone(&Utc));
-    }
-    NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
-        .ok()
-        .map(|n| n.and_utc())
+    llf_core::time::parse_date(text).ok()
 }
 
 #[cfg(test)]

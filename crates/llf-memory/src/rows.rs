@@ -25,7 +25,7 @@ pub(crate) fn parse_ts(text: &str) -> Result<DateTime<Utc>> {
 fn decode_error(msg: String) -> MemoryError {
     MemoryError::Database {
         action: "reading a memory",
-        source: sqlx::Error::Decode(msg.into()),
+        source: msg.into(),
     }
 }
 
@@ -88,7 +88,7 @@ pub(crate) async fn insert_rows(
     }
     let batch = serde_json::to_string(rows).map_err(|e| MemoryError::Database {
         action: "preparing a batch",
-        source: sqlx::Error::Encode(Box::new(e)),
+        source: Box::new(e),
     })?;
     let done = sqlx::query(
         "INSERT OR IGNORE INTO memories \

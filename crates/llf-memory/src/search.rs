@@ -147,7 +147,7 @@ impl MemoryStore {
         // Full rows and snippets for the page only, in one round trip.
         let seqs: Vec<i64> = page.iter().map(|p| p.0).collect();
         let sql = format!(
-            "SELECT {MEMORY_COLUMNS}, (SELECT snippet(memories_fts, 0, '**', '**', '…', 16) \
+            "SELECT {MEMORY_COLUMNS}, (SELECT snippet(memories_fts, 0, ?3, ?4, '…', 16) \
              FROM memories_fts WHERE memories_fts MATCH ?1 AND rowid = m.seq) AS snippet \
              FROM memories m JOIN stores s ON s.id = m.store_id \
              WHERE m.seq IN (SELECT value FROM json_each(?2))"
@@ -155,6 +155,8 @@ impl MemoryStore {
         let rows = sqlx::query(&sql)
             .bind(expr)
             .bind(json_text(&seqs))
+            .bind(&query.highlight.open)
+            .bind(&query.highlight.close)
             .fetch_all(&self.pool)
             .await
             .map_err(MemoryError::db("searching memories"))?;

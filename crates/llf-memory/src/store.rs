@@ -84,7 +84,7 @@ impl MemoryStore {
             .max_connections(options.max_connections.max(1))
             .connect_with(connect)
             .await
-            .map_err(MemoryError::db("opening the memory database"))?;
+            .map_err(|e| MemoryError::open_failed(&path, "opening the memory database", e))?;
         migrate(&pool, &path).await?;
         tracing::debug!(path = %path.display(), "memory database open");
         Ok(Self { pool, path })
@@ -472,9 +472,9 @@ impl MemoryStore {
         if rows == ["ok"] {
             Ok(())
         } else {
-            Err(MemoryError::Database {
-                action: "checking integrity",
-                source: sqlx::Error::Protocol(rows.join("; ")),
+            Err(MemoryError::NotADatabase {
+                path: self.path.clone(),
+                source: rows.join("; ").into(),
             })
         }
     }
@@ -497,12 +497,7 @@ async fn migrate(pool: &SqlitePool, path: &Path) -> Result<()> {
                 attempt += 1;
                 tokio::time::sleep(Duration::from_millis(50 * (attempt + 1))).await;
             }
-            Err(source) => {
-                return Err(MemoryError::Migrate {
-                    path: path.to_owned(),
-                    source,
-                });
-            }
+            Err(e) => return Err(MemoryError::migrate_failed(path, e)),
         }
     }
 }

@@ -1,11 +1,14 @@
 //! Export and import of a store as JSON lines (one [`Memory`](crate::Memory) per line).
+//!
+//! Both take tokio's async readers and writers (a `tokio::fs::File`, stdout, a socket), so a
+//! slow disk or pipe suspends the task instead of blocking a runtime thread.
 
-use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
 use chrono::Utc;
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::record::{SkippedLine, parse_line};
 use crate::rows::{self, MEMORY_COLUMNS, NewRow};
@@ -33,8 +36,11 @@ pub struct ImportReport {
 
 impl MemoryStore {
     /// Writes the live memories of `store` to `out`, one JSON object per line, oldest first.
-    /// Returns how many were written.
-    pub async fn export<W: Write + Send>(&self, store: &str, out: &mut W) -> Result<u64> {
+    /// Returns how many were written. `out` is flushed, not shut down.
+    pub async fn export<W>(&self, store: &str, out: &mut W) -> Result<u64>
+    where
+        W: AsyncWrite + Unpin + Send,
+    {
         let store_id = self.store_id(store).await?;
         let sql = format!(
             "SELECT {MEMORY_COLUMNS} FROM memories m JOIN stores s ON s.id = m.store_id \
@@ -43,24 +49,30 @@ impl MemoryStore {
         let mut rows = sqlx::query(&sql).bind(store_id).fetch(&self.pool);
         let mut n = 0;
         let io = |e| MemoryError::io("writing", PathBuf::from("the export"))(e);
+        let mut line = Vec::new();
         while let Some(row) = rows
             .try_next()
             .await
             .map_err(MemoryError::db("exporting memories"))?
         {
             let (_, memory) = rows::memory_from_row(&row)?;
-            serde_json::to_writer(&mut *out, &memory).map_err(|e| io(e.into()))?;
-            out.write_all(b"\n").map_err(io)?;
+            line.clear();
+            serde_json::to_writer(&mut line, &memory).map_err(|e| io(e.into()))?;
+            line.push(b'\n');
+            out.write_all(&line).await.map_err(io)?;
             n += 1;
         }
-        out.flush().map_err(io)?;
+        out.flush().await.map_err(io)?;
         Ok(n)
     }
 
     /// Adds the memories in the JSON lines of `input` to `store`. Lines that cannot be used are
     /// skipped and reported; memories already present (same id) are not added twice. Accepts
     /// LLF exports and the Python version's memory files.
-    pub async fn import<R: BufRead + Send>(&self, store: &str, input: R) -> Result<ImportReport> {
+    pub async fn import<R>(&self, store: &str, input: R) -> Result<ImportReport>
+    where
+        R: AsyncBufRead + Unpin + Send,
+    {
         self.import_with_progress(store, input, |_| {}).await
     }
 
@@ -73,7 +85,7 @@ impl MemoryStore {
         mut progress: F,
     ) -> Result<ImportReport>
     where
-        R: BufRead + Send,
+        R: AsyncBufRead + Unpin + Send,
         F: FnMut(&ImportReport) + Send,
     {
         let store_id = self.store_id(store).await?;
@@ -92,7 +104,7 @@ impl MemoryStore {
         Ok(report)
     }
 
-    pub(crate) async fn import_lines<R: BufRead + Send>(
+    pub(crate) async fn import_lines<R: AsyncBufRead + Unpin + Send>(
         &self,
         store_id: i64,
         input: R,
@@ -102,8 +114,14 @@ impl MemoryStore {
     ) -> Result<()> {
         let now = Utc::now();
         let mut batch: Vec<NewRow> = Vec::with_capacity(IMPORT_BATCH);
-        for (i, line) in input.lines().enumerate() {
-            let line = line.map_err(MemoryError::io("reading", source.clone()))?;
+        let mut lines = input.lines();
+        let mut number: u64 = 0;
+        while let Some(line) = lines
+            .next_line()
+            .await
+            .map_err(MemoryError::io("reading", source.clone()))?
+        {
+            number += 1;
             let line = line.trim();
             if line.is_empty() {
                 continue;
@@ -112,7 +130,7 @@ impl MemoryStore {
             match parse_line(line, now) {
                 Ok(row) => batch.push(row),
                 Err(reason) => report.skipped.push(SkippedLine {
-                    line: i as u64 + 1,
+                    line: number,
                     reason,
                 }),
             }

@@ -1,6 +1,7 @@
 //! The values the store takes and returns.
 
 use chrono::{DateTime, Utc};
+use llf_core::text::Highlight;
 use serde::{Deserialize, Serialize};
 
 use crate::{MemoryError, Result};
@@ -169,6 +170,7 @@ pub struct SearchQuery {
     pub(crate) until: Option<DateTime<Utc>>,
     pub(crate) limit: usize,
     pub(crate) offset: usize,
+    pub(crate) highlight: Highlight,
 }
 
 impl Default for SearchQuery {
@@ -183,6 +185,7 @@ impl Default for SearchQuery {
             until: None,
             limit: 10,
             offset: 0,
+            highlight: Highlight::default(),
         }
     }
 }
@@ -247,6 +250,13 @@ impl SearchQuery {
         self
     }
 
+    /// Marks matched words in snippets with `open` and `close` (e.g. ANSI bold for a terminal;
+    /// `""`, `""` for none). The default is brackets, [`Highlight::default`].
+    pub fn highlight(mut self, open: impl Into<String>, close: impl Into<String>) -> Self {
+        self.highlight = Highlight::new(open, close);
+        self
+    }
+
     pub(crate) fn validate(&self) -> Result<()> {
         check_importance(self.min_importance)?;
         if let (Some(s), Some(u)) = (self.since, self.until)
@@ -267,7 +277,9 @@ pub struct SearchHit {
     /// where relevance is the mean of FTS5's BM25 squashed to 0..1 (`b / (1 + b)`) and the share
     /// of the query's words found. Without search text, the importance.
     pub score: f64,
-    /// The matching passage with matched words in `**bold**`; `None` without search text.
+    /// The matching passage with matched words marked as the query's
+    /// [`highlight`](SearchQuery::highlight) says (`[word]` by default); `None` without search
+    /// text.
     pub snippet: Option<String>,
 }
 
@@ -345,11 +357,5 @@ pub(crate) fn check_store_name(name: &str) -> Result<()> {
 /// The first `max` characters of `text` on one line, with `…` when cut.
 pub(crate) fn preview(text: &str, max: usize) -> String {
     let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() <= max {
-        one_line
-    } else {
-        let mut t: String = one_line.chars().take(max.saturating_sub(1)).collect();
-        t.push('…');
-        t
-    }
+    llf_core::text::truncate(&one_line, max).into_owned()
 }

@@ -1,6 +1,9 @@
 use std::path::PathBuf;
 
 /// Errors of `llf-templates`.
+///
+/// Wrapped failures are the `source()` of a variant, never part of its message, so a printed
+/// chain names each cause once.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TemplateError {
@@ -35,7 +38,7 @@ pub enum TemplateError {
         needed: Vec<String>,
     },
     /// A file could not be read or written.
-    #[error("{action} {path}: {source}")]
+    #[error("{action} {path}")]
     Io {
         /// What LLF was doing.
         action: &'static str,
@@ -46,7 +49,7 @@ pub enum TemplateError {
         source: std::io::Error,
     },
     /// A template file is not valid.
-    #[error("{path} is not a valid template file: {source}")]
+    #[error("{path} is not a valid template file; fix it or move it aside")]
     Parse {
         /// The file.
         path: PathBuf,

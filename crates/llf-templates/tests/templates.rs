@@ -199,12 +199,16 @@ fn export_and_import_between_stores() {
         b.import(&one, true),
         Err(TemplateError::BuiltIn(..))
     ));
-    // Garbage is a parse error naming the file.
+    // Garbage is a parse error naming the file, with the parser's reason printed once.
     std::fs::write(&one, "{").unwrap();
-    assert!(
-        b.import(&one, false)
-            .unwrap_err()
-            .to_string()
-            .contains("one.json")
-    );
+    let err = b.import(&one, false).unwrap_err();
+    assert!(matches!(err, TemplateError::Parse { .. }), "{err:?}");
+    assert!(err.to_string().contains("one.json"), "{err}");
+    llf_testkit::errors::assert_each_cause_once(&err);
+    // So is a file that cannot be read.
+    let err = b
+        .import(&dir.path().join("missing.json"), false)
+        .unwrap_err();
+    assert!(err.to_string().contains("missing.json"), "{err}");
+    llf_testkit::errors::assert_each_cause_once(&err);
 }

@@ -7,7 +7,8 @@
 //! `llama-server`, never instead of it.
 //!
 //! [`components`] locates the real components `scripts/setup.sh` installed; [`configs`] builds
-//! `config.json` values that use them (or a fake endpoint).
+//! `config.json` values that use them (or a fake endpoint); [`errors`] checks error chains as the
+//! CLI prints them.
 #![allow(clippy::expect_used)] // test support: a broken fixture should fail the test loudly
 
 use std::sync::{Arc, Mutex};
@@ -19,6 +20,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 pub mod components;
 pub mod configs;
+pub mod errors;
 
 /// A request the fake server received.
 #[derive(Debug, Clone)]

@@ -5,7 +5,7 @@
 #![allow(clippy::print_stdout)] // an example prints what it does
 
 use llf_core::chat::ChatMessage;
-use llf_export::{ExportOptions, Format, Scope};
+use llf_export::{ExportOptions, Format, ImportOptions, Scope};
 use llf_history::History;
 
 #[tokio::main]
@@ -47,13 +47,25 @@ async fn main() -> anyhow::Result<()> {
         println!("{:?}: {} bytes -> {}", format, bytes.len(), path.display());
     }
 
-    let copies = llf_export::import_file(&history, &dir.path().join("cafe.json")).await?;
-    let tree = history.tree(&copies[0].id).await?;
+    // Into a second history it comes as a copy; into this one it is recognised and skipped.
+    let json = dir.path().join("cafe.json");
+    let other = History::open(dir.path().join("other.db")).await?;
+    let report = llf_export::import_file(&other, &json, &ImportOptions::new()).await?;
+    let copy = report
+        .imported()
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("nothing was imported"))?;
+    let tree = other.tree(&copy.id).await?;
     println!(
         "imported {} with {} messages and {} branches",
         tree.conversation.title,
         tree.messages.len(),
         tree.leaves().len()
+    );
+    let again = llf_export::import_file(&history, &json, &ImportOptions::new()).await?;
+    println!(
+        "imported where it came from: {} new conversation(s)",
+        again.imported().count()
     );
     Ok(())
 }

@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Subcommand};
 use llf_core::chat::Role;
 use llf_export::{ExportOptions, Format, Scope};
@@ -10,6 +9,8 @@ use llf_history::{History, ListFilter, MessageId, MessageStatus, SearchQuery, St
 
 use crate::Context;
 use crate::output;
+use llf::core::text::truncate;
+use llf::core::time::parse_date;
 
 /// `llf conversation` subcommands.
 #[derive(Debug, Subcommand)]
@@ -114,9 +115,14 @@ pub(crate) enum ConversationCmd {
     /// Export a conversation to Markdown, JSON, HTML, text or PDF.
     Export(ExportArgs),
     /// Import conversations from an LLF JSON export or ChatGPT's conversations.json.
+    ///
+    /// Conversations imported before (or exported from this history) are skipped and reported.
     Import {
         /// The file.
         file: PathBuf,
+        /// Import conversations that are here already once more, as copies.
+        #[arg(long)]
+        allow_duplicates: bool,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -400,20 +406,75 @@ pub(crate) async fn run(ctx: &Context, cmd: ConversationCmd) -> anyhow::Result<(
             side_by_side(&cmp.left, &cmp.right, left, right)?;
         }
         ConversationCmd::Export(args) => export(history, args).await?,
-        ConversationCmd::Import { file, json } => {
-            let imported = llf_export::import_file(history, &file).await?;
-            if json {
-                return output::json(&serde_json::to_value(&imported)?);
+        ConversationCmd::Import {
+            file,
+            allow_duplicates,
+            json,
+        } => import(history, &file, allow_duplicates, json).await?,
+    }
+    Ok(())
+}
+
+async fn import(
+    history: &History,
+    file: &std::path::Path,
+    allow_duplicates: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    use llf_export::ImportOutcome;
+    let options = llf_export::ImportOptions::new().allow_duplicates(allow_duplicates);
+    let report = llf_export::import_file(history, file, &options).await?;
+    if json {
+        output::json(&serde_json::to_value(&report)?)?;
+    }
+    for item in &report.conversations {
+        let title = &item.title;
+        match &item.outcome {
+            ImportOutcome::Imported {
+                conversation,
+                left_out,
+            } => {
+                if !json {
+                    output::line(format!("{}  {}", conversation.id, conversation.title))?;
+                }
+                if *left_out > 0 {
+                    eprintln!(
+                        "warning: \"{title}\": {left_out} message(s) were left out: no root of the file's tree reaches them (its parent links form a cycle)"
+                    );
+                }
             }
-            for c in &imported {
-                output::line(format!("{}  {}", c.id, c.title))?;
+            ImportOutcome::AlreadyPresent { existing } => {
+                let trash = if existing.deleted_at.is_some() {
+                    format!(
+                        " (in the trash: `llf conversation restore {}`)",
+                        existing.id
+                    )
+                } else {
+                    String::new()
+                };
+                eprintln!(
+                    "skipped \"{title}\": already here as {}{trash}; --allow-duplicates imports a copy",
+                    existing.id
+                );
             }
-            eprintln!(
-                "imported {} conversation(s) from {}",
-                imported.len(),
-                file.display()
-            );
+            ImportOutcome::Empty => eprintln!("skipped \"{title}\": it has no messages"),
+            ImportOutcome::Unreachable { left_out } => eprintln!(
+                "skipped \"{title}\": none of its {left_out} message(s) is reachable from a root (the file's parent links form a cycle)"
+            ),
+            _ => eprintln!("skipped \"{title}\""),
         }
+    }
+    eprintln!(
+        "imported {} conversation(s) from {}",
+        report.imported().count(),
+        file.display()
+    );
+    let lost = report.left_out();
+    if lost > 0 {
+        anyhow::bail!(
+            "{lost} message(s) of {} could not be imported because the file is damaged (see above); export it again from its source",
+            file.display()
+        );
     }
     Ok(())
 }
@@ -425,7 +486,7 @@ async fn search(history: &History, args: SearchArgs) -> anyhow::Result<()> {
         q = q.highlight("\x1b[1;33m", "\x1b[0m");
     }
     if let Some(r) = &args.role {
-        q = q.role(parse_role(r)?);
+        q = q.role(r.parse::<Role>()?);
     }
     if let Some(s) = &args.since {
         q = q.since(parse_date(s)?);
@@ -566,38 +627,5 @@ fn status(m: &StoredMessage) -> &'static str {
     match m.status {
         MessageStatus::Partial => " · partial (interrupted or still streaming)",
         _ => "",
-    }
-}
-
-fn parse_role(s: &str) -> anyhow::Result<Role> {
-    Ok(match s.to_ascii_lowercase().as_str() {
-        "user" => Role::User,
-        "assistant" => Role::Assistant,
-        "system" => Role::System,
-        "tool" => Role::Tool,
-        _ => anyhow::bail!("unknown role `{s}`; expected user, assistant, system or tool"),
-    })
-}
-
-/// `YYYY-MM-DD` (midnight UTC) or a full RFC 3339 time.
-pub(crate) fn parse_date(s: &str) -> anyhow::Result<DateTime<Utc>> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
-        anyhow::anyhow!(
-            "invalid date `{s}`; use YYYY-MM-DD or an RFC 3339 time like 2025-01-31T12:00:00Z"
-        )
-    })?;
-    Ok(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_owned()
-    } else {
-        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
-        t.push('…');
-        t
     }
 }

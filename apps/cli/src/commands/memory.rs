@@ -3,14 +3,15 @@
 //! The grammar lives here rather than in `cli.rs`: it is only this command's, and keeping it
 //! beside its code keeps `cli.rs` small.
 
-use std::io::BufReader;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use llf_memory::{MatchMode, MemoryUpdate, Metadata, NewMemory, SearchHit, SearchQuery, TagMode};
+
+use tokio::io::BufReader;
 
 use crate::Context;
 use crate::output;
@@ -192,15 +193,9 @@ pub(crate) struct SearchArgs {
     json: bool,
 }
 
+/// A `--since`/`--until` value (YYYY-MM-DD or an RFC 3339 time).
 fn parse_date(s: &str) -> Result<DateTime<Utc>, String> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|d| d.and_utc())
-        .ok_or_else(|| format!("`{s}` is not a date; use YYYY-MM-DD or RFC 3339"))
+    llf::core::time::parse_date(s).map_err(|e| e.to_string())
 }
 
 pub(crate) async fn run(ctx: &Context, cmd: MemoryCmd) -> anyhow::Result<()> {
@@ -297,6 +292,9 @@ pub(crate) async fn run(ctx: &Context, cmd: MemoryCmd) -> anyhow::Result<()> {
                 .offset(a.offset);
             if let Some(t) = a.query {
                 q = q.text(t);
+            }
+            if !a.json && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                q = q.highlight("\x1b[1m", "\x1b[0m");
             }
             if let Some(s) = a.since {
                 q = q.since(s);
@@ -398,7 +396,7 @@ pub(crate) async fn run(ctx: &Context, cmd: MemoryCmd) -> anyhow::Result<()> {
                     eprintln!("exported {n} memories to {}", path.display());
                 }
                 None => {
-                    let mut stdout = std::io::BufWriter::new(std::io::stdout());
+                    let mut stdout = tokio::io::BufWriter::new(tokio::io::stdout());
                     let n = mem.export(&name, &mut stdout).await?;
                     eprintln!("exported {n} memories");
                 }
@@ -406,7 +404,8 @@ pub(crate) async fn run(ctx: &Context, cmd: MemoryCmd) -> anyhow::Result<()> {
         }
         MemoryCmd::Import { file, store, json } => {
             let name = ensure(&store_name(store)).await?;
-            let f = std::fs::File::open(&file)
+            let f = tokio::fs::File::open(&file)
+                .await
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
             let bar = spinner("importing");
             let report = mem

@@ -329,11 +329,7 @@ fn first_line(text: &str) -> String {
         .find(|l| !l.trim().is_empty())
         .unwrap_or("")
         .trim();
-    let mut short: String = line.chars().take(48).collect();
-    if line.chars().count() > 48 {
-        short.push('…');
-    }
-    short
+    llf::core::text::truncate(line, 49).into_owned()
 }
 
 fn list_or_none(items: &[String]) -> String {

@@ -9,7 +9,7 @@ use llf::core::trash::{ItemType, TrashFilter};
 use crate::Context;
 use crate::cli::TrashCmd;
 use crate::output;
-use crate::text::truncate;
+use llf::core::text::truncate;
 
 pub(crate) async fn run(ctx: &Context, cmd: TrashCmd) -> anyhow::Result<()> {
     let trash = ctx.llf()?.trash();

@@ -398,15 +398,25 @@ fn export_and_import_every_way() {
             json.to_str().unwrap(),
         ],
     );
+    // The conversation is here already, so a second copy has to be asked for.
     let imported: serde_json::Value = serde_json::from_slice(
         &ok(
             &sb,
-            &["conversation", "import", json.to_str().unwrap(), "--json"],
+            &[
+                "conversation",
+                "import",
+                json.to_str().unwrap(),
+                "--allow-duplicates",
+                "--json",
+            ],
         )
         .stdout,
     )
     .unwrap();
-    let new_id = imported[0]["id"].as_str().unwrap().to_owned();
+    let new_id = imported["conversations"][0]["conversation"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_ne!(new_id, s.id);
     let branches: serde_json::Value =
         serde_json::from_slice(&ok(&sb, &["conversation", "branch", &new_id, "--json"]).stdout)

@@ -6,6 +6,7 @@ mod chat_features;
 mod config;
 mod conversation;
 mod datastore;
+mod import_and_damage;
 mod memory;
 mod misc;
 mod model;

@@ -53,7 +53,7 @@ fn add_search_show_update_delete_restore_and_stats() {
         .clone();
     let text = stdout_of(&out);
     assert!(text.starts_with("ID"), "{text}");
-    assert!(text.contains(&tea) && text.contains("**tea**"), "{text}");
+    assert!(text.contains(&tea) && text.contains("[tea]"), "{text}");
 
     let hits = run_json(&sb, &["memory", "search", "--tag", "ops", "--json"]);
     assert_eq!(hits.as_array().unwrap().len(), 1);
@@ -173,7 +173,7 @@ fn bad_input_gets_clear_errors() {
         (vec!["memory", "search", "\"( * -"], "no words to look for"),
         (
             vec!["memory", "search", "x", "--since", "yesterday"],
-            "not a date",
+            "invalid date `yesterday`",
         ),
         (
             vec![

@@ -2,6 +2,7 @@
 
 use llf_config::schema::MemorySettings;
 use llf_core::context::{ContextProvider, ContextQuery};
+use llf_core::text::Highlight;
 use llf_memory::{MemoryContext, NewMemory};
 
 use crate::db;
@@ -105,4 +106,32 @@ async fn remember_and_recall_serve_the_chat_commands() {
     assert_eq!(hits.len(), 1);
     assert_eq!(hits[0].memory.id, m.id);
     assert!(ctx.remember("   ").await.is_err());
+}
+
+#[tokio::test]
+async fn recall_marks_matches_as_asked_and_never_with_markdown() {
+    let d = db().await;
+    d.mem
+        .add("notes", NewMemory::new("My cat is called Miso"))
+        .await
+        .unwrap();
+    let ctx = MemoryContext::new(
+        d.mem.clone(),
+        MemorySettings {
+            default_store: "notes".into(),
+            ..MemorySettings::default()
+        },
+    );
+    let plain = ctx.recall("cat").await.unwrap();
+    assert_eq!(plain[0].snippet.as_deref(), Some("My [cat] is called Miso"));
+    let bold = ctx
+        .recall_with("cat", Highlight::new("\x1b[1m", "\x1b[0m"))
+        .await
+        .unwrap();
+    assert_eq!(
+        bold[0].snippet.as_deref(),
+        Some("My \x1b[1mcat\x1b[0m is called Miso")
+    );
+    let none = ctx.recall_with("cat", Highlight::none()).await.unwrap();
+    assert_eq!(none[0].snippet.as_deref(), Some("My cat is called Miso"));
 }

@@ -271,3 +271,43 @@ async fn data_survives_reopening() {
     assert_eq!(mem.get(&id).await.unwrap().content, "persisted");
     mem.check_integrity().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_file_that_is_not_a_database_is_a_typed_error_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(MemoryStore::DATABASE_FILE);
+    let garbage = b"not sqlite at all, just words\n".repeat(300);
+    std::fs::write(&path, &garbage).unwrap();
+    let err = MemoryStore::open_in_dir(dir.path()).await.unwrap_err();
+    match &err {
+        MemoryError::NotADatabase { path: p, .. } => assert_eq!(p, &path),
+        other => panic!("expected NotADatabase, got {other:?}"),
+    }
+    let text = err.to_string();
+    assert!(
+        text.contains(&path.display().to_string()) && text.contains("move it aside"),
+        "{text}"
+    );
+    llf_testkit::errors::assert_each_cause_once(&err);
+    let chain = llf_testkit::errors::chain(&err).join("\n");
+    assert_eq!(
+        chain.matches("file is not a database").count(),
+        1,
+        "{chain}"
+    );
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        garbage,
+        "the file is not changed"
+    );
+}
+
+#[tokio::test]
+async fn database_errors_print_each_cause_once() {
+    let d = db().await;
+    let mem = d.mem.clone();
+    mem.close().await;
+    let err = d.mem.list_stores().await.unwrap_err();
+    assert!(matches!(err, MemoryError::Database { .. }), "{err:?}");
+    llf_testkit::errors::assert_each_cause_once(&err);
+}

@@ -79,8 +79,8 @@ async fn snippets_highlight_matches_and_stemming_finds_word_forms() {
     assert_eq!(hits.len(), 1, "porter stemming: run ~ runs");
     let snip = hits[0].snippet.as_deref().unwrap();
     assert!(
-        snip.contains("**runs**") && snip.contains("**Friday**"),
-        "{snip}"
+        snip.contains("[runs]") && snip.contains("[Friday]"),
+        "brackets by default: {snip}"
     );
     assert!(
         snip.contains('…') && snip.len() < 200,
@@ -93,7 +93,7 @@ async fn snippets_highlight_matches_and_stemming_finds_word_forms() {
         .await
         .unwrap();
     assert_eq!(hits.len(), 1);
-    assert!(hits[0].snippet.as_deref().unwrap().contains("**pipeline**"));
+    assert!(hits[0].snippet.as_deref().unwrap().contains("[pipeline]"));
     // Without text: no snippet, score = importance.
     let hits = d.mem.search("notes", &SearchQuery::new()).await.unwrap();
     assert_eq!(hits[0].snippet, None);
@@ -417,4 +417,35 @@ async fn hostile_query_text_never_reaches_sql_as_syntax() {
     assert!(err.to_string().contains("no words to look for"), "{err}");
     d.mem.check_integrity().await.unwrap();
     assert_eq!(d.mem.stats("notes").await.unwrap().count, 1);
+}
+
+#[tokio::test]
+async fn snippet_markers_are_the_callers_choice() {
+    let d = db().await;
+    d.mem
+        .add("notes", NewMemory::new("The deploy runs on Fridays"))
+        .await
+        .unwrap();
+    let snippet = |q: SearchQuery| {
+        let mem = d.mem.clone();
+        async move {
+            mem.search("notes", &q.text("deploy")).await.unwrap()[0]
+                .snippet
+                .clone()
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        snippet(SearchQuery::new()).await,
+        "The [deploy] runs on Fridays"
+    );
+    assert_eq!(
+        snippet(SearchQuery::new().highlight("", "")).await,
+        "The deploy runs on Fridays",
+        "no markup at all: no literal `**`"
+    );
+    assert_eq!(
+        snippet(SearchQuery::new().highlight("\x1b[1m", "\x1b[0m")).await,
+        "The \x1b[1mdeploy\x1b[0m runs on Fridays"
+    );
 }

@@ -225,3 +225,42 @@ async fn python_migration_imports_reports_and_is_idempotent() {
     let err = d.mem.migrate_python(src.path()).await.unwrap_err();
     assert!(err.to_string().contains("memory_registry.json"), "{err}");
 }
+
+/// Import and export take tokio's async readers and writers, so waiting for a slow source or
+/// sink suspends the task. Proof: on a runtime with a single thread, the other end of the pipe
+/// is a task of that same runtime, which can only run while the import or export waits.
+#[tokio::test(flavor = "current_thread")]
+async fn import_and_export_wait_without_blocking_the_runtime() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let d = db().await;
+    let (mut tx, rx) = tokio::io::duplex(256);
+    let writer = tokio::spawn(async move {
+        for i in 0..2_000 {
+            let line = format!(
+                "{}\n",
+                json!({"id": format!("p{i}"), "content": format!("piped memory {i}")})
+            );
+            tx.write_all(line.as_bytes()).await.unwrap();
+        }
+    });
+    let report = d
+        .mem
+        .import("notes", tokio::io::BufReader::new(rx))
+        .await
+        .unwrap();
+    writer.await.unwrap();
+    assert_eq!((report.read, report.imported), (2_000, 2_000));
+
+    let (mut out, mut from_export) = tokio::io::duplex(256);
+    let reader = tokio::spawn(async move {
+        let mut all = String::new();
+        from_export.read_to_string(&mut all).await.unwrap();
+        all
+    });
+    let n = d.mem.export("notes", &mut out).await.unwrap();
+    drop(out);
+    let text = reader.await.unwrap();
+    assert_eq!(n, 2_000);
+    assert_eq!(text.lines().count(), 2_000);
+    assert!(text.contains("piped memory 1999"));
+}

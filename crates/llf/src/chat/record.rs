@@ -92,16 +92,11 @@ impl Recorder {
         let conv = match &self.conversation {
             Some(id) => id.clone(),
             None => {
-                let title: String = text
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-                    .chars()
-                    .take(TITLE_CHARS)
-                    .collect();
+                let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                let title = llf_core::text::truncate(&words, TITLE_CHARS);
                 let conv = self
                     .history
-                    .create_conversation(&title, Some(self.model.clone()))
+                    .create_conversation(title.into_owned(), Some(self.model.clone()))
                     .await?;
                 if let Some(system) = &self.system_prompt {
                     self.history

@@ -7,7 +7,7 @@ use futures::StreamExt;
 use llf::chat::{TurnEvent, TurnStream, TurnSummary};
 use llf::runtime::Completion;
 
-use crate::text::truncate;
+use llf::core::text::truncate;
 
 /// How a turn ended.
 pub(crate) enum Outcome {

@@ -6,6 +6,7 @@ use std::io::IsTerminal;
 
 use llf::Llf;
 use llf::chat::Chat;
+use llf::core::text::Highlight;
 use llf::export::{ExportOptions, Format};
 use llf::history::{History, MessageId, SearchQuery};
 
@@ -24,12 +25,12 @@ pub(super) fn usage(name: &str) -> &'static str {
     }
 }
 
-/// Bold on a terminal that takes colour, nothing otherwise.
-fn highlight() -> (&'static str, &'static str) {
+/// Matches in bold on a terminal that takes colour, in [brackets] otherwise.
+fn highlight() -> Highlight {
     if crate::text::color(std::io::stdout().is_terminal()) {
-        ("\x1b[1m", "\x1b[0m")
+        Highlight::new("\x1b[1m", "\x1b[0m")
     } else {
-        ("", "")
+        Highlight::default()
     }
 }
 
@@ -48,7 +49,7 @@ pub(super) async fn run(llf: &Llf, chat: &Chat, name: &str, arg: &str) -> anyhow
                 .memory()
                 .await
                 .ok_or_else(|| anyhow::anyhow!("memory is off (memory.enabled = false)"))?;
-            let hits = m.recall(arg).await?;
+            let hits = m.recall_with(arg, highlight()).await?;
             if hits.is_empty() {
                 eprintln!("no memories match");
             }
@@ -56,7 +57,7 @@ pub(super) async fn run(llf: &Llf, chat: &Chat, name: &str, arg: &str) -> anyhow
                 crate::output::line(format!(
                     "[{:.2}] {} ({})",
                     h.score,
-                    h.memory.content.replace('\n', " "),
+                    h.snippet.unwrap_or(h.memory.content).replace('\n', " "),
                     h.memory.id
                 ))?;
             }
@@ -152,7 +153,7 @@ fn template_args(arg: &str) -> anyhow::Result<(String, BTreeMap<String, String>)
 }
 
 async fn search(history: &History, words: &str) -> anyhow::Result<()> {
-    let (open, close) = highlight();
+    let Highlight { open, close } = highlight();
     let hits = history
         .search(&SearchQuery::new(words).highlight(open, close).limit(10))
         .await?;
@@ -191,7 +192,8 @@ async fn tree(history: &History, conv: &str) -> anyhow::Result<()> {
             continue;
         };
         let mark = if current.contains(&id) { "*" } else { " " };
-        let text = crate::text::truncate(&m.message.content.replace('\n', " "), 60);
+        let text =
+            llf::core::text::truncate(&m.message.content.replace('\n', " "), 60).into_owned();
         crate::output::line(format!(
             "{mark} {:indent$}#{} {}: {text}",
             "",
