@@ -130,12 +130,10 @@ impl ApprovalStore {
         let mut merged = None;
         llf_core::fs::update_locked(&self.path, 0o600, |old| {
             let mut stored: Stored = match old {
-                Some(bytes) => {
-                    serde_json::from_slice(bytes).map_err(|source| ToolError::Json {
-                        path: self.path.clone(),
-                        source,
-                    })?
-                }
+                Some(bytes) => serde_json::from_slice(bytes).map_err(|source| ToolError::Json {
+                    path: self.path.clone(),
+                    source,
+                })?,
                 None => Stored::default(),
             };
             change(&mut stored.always);
@@ -144,7 +142,7 @@ impl ApprovalStore {
                 source,
             })?;
             merged = Some(stored.always);
-            Ok(bytes)
+            Ok::<_, ToolError>(bytes)
         })?;
         if let Some(always) = merged {
             *lock(&self.always) = always;
