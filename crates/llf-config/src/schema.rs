@@ -157,8 +157,9 @@ pub struct LocalServer {
     pub server_params: serde_json::Map<String, serde_json::Value>,
     /// Seconds to wait for the server to become healthy.
     pub startup_timeout: u64,
-    /// CPU threads for generation (`--threads`). Unset: the machine's physical cores (at most the
-    /// CPUs this process may use). A `--threads` in `server_params` wins over both.
+    /// CPU threads for generation (`--threads`). Unset: the machine's physical cores that other
+    /// work leaves free when the server starts (at least one). A `--threads` in `server_params`
+    /// wins over both.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub threads: Option<usize>,
 }
