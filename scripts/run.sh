@@ -14,6 +14,6 @@ cargo build --release --locked -p llf-cli
 LLF="$CARGO_TARGET_DIR/release/llf"
 
 if [ ! -f "$("$LLF" -q config path)" ]; then
-  "$LLF" config init
+  "$LLF" config init --llama-server "$LLF_LLAMA_SERVER" --model "$LLF_TEST_MODEL" --onnxruntime "$ORT_DYLIB_PATH" --embed-model "$LLF_EMBED_MODEL_DIR"
 fi
 exec "$LLF" chat "$@"

@@ -82,11 +82,25 @@ pub(crate) enum Command {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ConfigCmd {
-    /// Write a new config.json with defaults (and the components scripts/setup.sh installed).
+    /// Write a new config.json with defaults, pointing at the installed components given here (or
+    /// exported by scripts/setup.sh's env.sh). The default server gets port 8000, or a free port
+    /// when something already listens there.
     Init {
         /// Replace an existing file (it is kept as config.json.bak).
         #[arg(long)]
         force: bool,
+        /// The llama-server executable (default: $LLF_LLAMA_SERVER, else `llama-server` on PATH).
+        #[arg(long, value_name = "PATH")]
+        llama_server: Option<PathBuf>,
+        /// The GGUF model the default server loads (default: $LLF_TEST_MODEL).
+        #[arg(long, value_name = "PATH")]
+        model: Option<PathBuf>,
+        /// libonnxruntime.so for retrieval (default: $ORT_DYLIB_PATH).
+        #[arg(long, value_name = "PATH")]
+        onnxruntime: Option<PathBuf>,
+        /// The ONNX embedding model directory for retrieval (default: $LLF_EMBED_MODEL_DIR).
+        #[arg(long, value_name = "DIR")]
+        embed_model: Option<PathBuf>,
     },
     /// Print the effective configuration as JSON, secrets shown as ***.
     Show,

@@ -96,7 +96,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(file) = logging::init(cli.verbose, cli.quiet, cli.debug, debug_log)? {
         eprintln!("debug log: {}", file.display());
     }
-    if let Ok(c) = &config {
+    // `config validate` lists the warnings itself, with the errors.
+    let validating = matches!(
+        cli.command,
+        Command::Config(crate::cli::ConfigCmd::Validate { .. })
+    );
+    if let (Ok(c), false) = (&config, validating) {
         for w in c.warnings() {
             tracing::warn!(file = %c.path().display(), "{w}");
         }

@@ -1,37 +1,66 @@
-//! The default configuration that `llf config init` writes, pointed at the components
-//! `scripts/setup.sh` installed when they are present.
+//! The default configuration that `llf config init` writes: pointed at the components the caller
+//! names (flags, or the variables the setup script exports), on a port nothing else listens on.
 
-use crate::env::Environment;
+use std::path::{Path, PathBuf};
+
+use crate::env::InstalledComponents;
 use crate::schema::Config;
+use crate::{ConfigError, Result};
 
-/// File name of the default model the setup script installs.
-pub const DEFAULT_MODEL_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
+/// Ports tried after the default one, before asking the system for any free port.
+const NEARBY_PORTS: std::ops::RangeInclusive<u16> = 8001..=8099;
 
-/// Defaults, with the setup script's llama-server, model and embedding files filled in when found.
-pub(crate) fn default_config(env: &Environment) -> Config {
+/// Defaults with the given components filled in and the default server on a free port.
+pub(crate) fn default_config(components: &InstalledComponents) -> Result<Config> {
     let mut config = Config::default();
-    let Some(cache) = env.dev_cache_dir() else {
-        return config;
-    };
-    let server_bin = cache.join("bin/llama-server");
-    let model = cache.join("models").join(DEFAULT_MODEL_FILE);
+    for (what, path) in [
+        ("llama-server", &components.llama_server),
+        ("model", &components.model),
+        ("onnxruntime", &components.onnxruntime),
+        ("embedding model", &components.embed_model),
+    ] {
+        if let Some(p) = path
+            && !p.exists()
+        {
+            return Err(ConfigError::ComponentMissing {
+                what,
+                path: p.clone(),
+            });
+        }
+    }
     if let Some(server) = config.local_llm_servers.first_mut() {
-        if server_bin.is_file() {
-            server.llama_server_path = server_bin;
+        if let Some(bin) = &components.llama_server {
+            server.llama_server_path = absolute(bin);
         }
-        if model.is_file() {
-            server.model_path = Some(model);
+        server.model_path = components.model.as_deref().map(absolute);
+        if !port_is_free(&server.host, server.port) {
+            let host = server.host.clone();
+            if let Some(port) = NEARBY_PORTS
+                .clone()
+                .find(|p| port_is_free(&host, *p))
+                .or_else(|| any_free_port(&host))
+            {
+                server.port = port;
+            }
         }
+        config.llm_endpoint.api_base_url = server.base_url();
     }
-    let embed = cache.join("embed/all-MiniLM-L6-v2");
-    if embed.join("model.onnx").is_file() {
-        config.rag.embedding_model_dir = Some(embed);
-    }
-    if let Ok(entries) = std::fs::read_dir(cache.join("onnxruntime")) {
-        config.rag.onnxruntime_path = entries.filter_map(|e| e.ok().map(|e| e.path())).find(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("libonnxruntime.so"))
-        });
-    }
-    config
+    config.rag.embedding_model_dir = components.embed_model.as_deref().map(absolute);
+    config.rag.onnxruntime_path = components.onnxruntime.as_deref().map(absolute);
+    Ok(config)
+}
+
+fn port_is_free(host: &str, port: u16) -> bool {
+    std::net::TcpListener::bind((host, port)).is_ok()
+}
+
+fn any_free_port(host: &str) -> Option<u16> {
+    std::net::TcpListener::bind((host, 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .ok()
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_owned())
 }

@@ -16,12 +16,44 @@ pub struct Environment {
     pub llf_api_key: Option<Secret>,
     /// `OPENAI_API_KEY`: API key used when `LLF_API_KEY` is unset.
     pub openai_api_key: Option<Secret>,
-    /// `LLF_DEV_CACHE`: where `scripts/setup.sh` installed llama-server and the models.
-    pub dev_cache: Option<PathBuf>,
+    /// Components installed by `scripts/setup.sh`, from the variables its `env.sh` exports; `llf
+    /// config init` points a new config at them.
+    pub installed: InstalledComponents,
     /// The user's home directory.
     pub home: Option<PathBuf>,
     /// Platform directories (XDG on Linux) used when `LLF_HOME` is unset.
     pub platform: Option<PlatformDirs>,
+}
+
+/// Files a new configuration can point at: the llama-server executable, a GGUF model, ONNX Runtime
+/// and an embedding model directory. `None` leaves the default (a bare `llama-server` looked up on
+/// `PATH`, no model, no retrieval).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InstalledComponents {
+    /// The `llama-server` executable (`LLF_LLAMA_SERVER`).
+    pub llama_server: Option<PathBuf>,
+    /// The GGUF model (`LLF_TEST_MODEL`, the model the setup script installs).
+    pub model: Option<PathBuf>,
+    /// `libonnxruntime.so` (`ORT_DYLIB_PATH`).
+    pub onnxruntime: Option<PathBuf>,
+    /// The ONNX embedding model directory (`LLF_EMBED_MODEL_DIR`).
+    pub embed_model: Option<PathBuf>,
+}
+
+impl InstalledComponents {
+    /// `self`, with each missing component taken from `fallback` when that file exists (an
+    /// `env.sh` may outlive what it points at; a stale variable must not break `config init`).
+    pub fn or_existing(self, fallback: &Self) -> Self {
+        let pick = |own: Option<PathBuf>, other: &Option<PathBuf>| {
+            own.or_else(|| other.clone().filter(|p| p.exists()))
+        };
+        Self {
+            llama_server: pick(self.llama_server, &fallback.llama_server),
+            model: pick(self.model, &fallback.model),
+            onnxruntime: pick(self.onnxruntime, &fallback.onnxruntime),
+            embed_model: pick(self.embed_model, &fallback.embed_model),
+        }
+    }
 }
 
 /// Per-user directories of the platform.
@@ -61,7 +93,12 @@ impl Environment {
             llf_config: var("LLF_CONFIG").map(PathBuf::from),
             llf_api_key: secret("LLF_API_KEY"),
             openai_api_key: secret("OPENAI_API_KEY"),
-            dev_cache: var("LLF_DEV_CACHE").map(PathBuf::from),
+            installed: InstalledComponents {
+                llama_server: var("LLF_LLAMA_SERVER").map(PathBuf::from),
+                model: var("LLF_TEST_MODEL").map(PathBuf::from),
+                onnxruntime: var("ORT_DYLIB_PATH").map(PathBuf::from),
+                embed_model: var("LLF_EMBED_MODEL_DIR").map(PathBuf::from),
+            },
             home: directories::BaseDirs::new().map(|b| b.home_dir().to_owned()),
             platform,
         }
@@ -73,12 +110,5 @@ impl Environment {
             llf_home: Some(home.into()),
             ..Self::default()
         }
-    }
-
-    /// The directory where `scripts/setup.sh` keeps its components.
-    pub fn dev_cache_dir(&self) -> Option<PathBuf> {
-        self.dev_cache
-            .clone()
-            .or_else(|| self.home.as_ref().map(|h| h.join(".cache/llf-dev")))
     }
 }

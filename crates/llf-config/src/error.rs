@@ -48,6 +48,30 @@ pub enum ConfigError {
     /// A key given to `get`/`set` does not exist or cannot be parsed.
     #[error("{0}")]
     Key(String),
+    /// `set` named a key the configuration does not have (outside the sections that take free-form
+    /// keys, such as `server_params`).
+    #[error(
+        "unknown key `{key}`: `{unknown}` is not a configuration key, nothing was changed (see `llf config show` for the keys)"
+    )]
+    UnknownKey {
+        /// The key as given.
+        key: String,
+        /// The part of it the configuration does not know.
+        unknown: String,
+    },
+    /// The config file named with `--config` or `LLF_CONFIG` does not exist.
+    #[error(
+        "config file {0} does not exist; check the path, or create it with `llf --config {0} config init`"
+    )]
+    Missing(PathBuf),
+    /// A component given to `config init` does not exist.
+    #[error("the {what} {path} does not exist; give the path of an installed file")]
+    ComponentMissing {
+        /// Which component (`llama-server`, `model`, …).
+        what: &'static str,
+        /// The path given.
+        path: PathBuf,
+    },
     /// The config file already exists and `init` was not told to replace it.
     #[error(
         "{0} already exists; pass --force to replace it (the old file is kept as config.json.bak)"

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::env::Environment;
+use crate::env::{Environment, InstalledComponents};
 use crate::keys::KeyPath;
 use crate::paths::{Paths, resolve_path};
 use crate::schema::Config;
@@ -32,37 +32,61 @@ pub struct ConfigFile {
     warnings: Vec<Issue>,
     key_source: Option<KeySource>,
     env: Environment,
+    /// What `save` writes: `None` writes `raw` as a whole (a new file); `Some` replays these edits
+    /// on the file as it is on disk then, so changes other processes saved meanwhile are kept.
+    edits: Option<Vec<(KeyPath, Value)>>,
 }
 
 impl ConfigFile {
     /// Loads the config at `explicit` (`--config`), `LLF_CONFIG` or the default location. A missing
-    /// file yields the defaults; check [`ConfigFile::exists`] when that matters.
+    /// file at the default location yields the defaults (check [`ConfigFile::exists`] when that
+    /// matters); a missing file the user named is an error ([`ConfigError::Missing`]).
     pub fn load(explicit: Option<&Path>, env: &Environment) -> Result<Self> {
         let path = crate::paths::config_file(explicit, env)?;
-        let (raw, exists) = match std::fs::read(&path) {
+        let named = explicit.is_some() || env.llf_config.is_some();
+        let (raw, exists, duplicates) = match std::fs::read(&path) {
             Ok(bytes) => {
                 let raw: Value =
                     serde_json::from_slice(&bytes).map_err(|source| ConfigError::Syntax {
                         path: path.clone(),
                         source,
                     })?;
-                (raw, true)
+                (raw, true, crate::duplicates::duplicate_keys(&bytes))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && named => {
+                return Err(ConfigError::Missing(path));
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                (Value::Object(Default::default()), false)
+                (Value::Object(Default::default()), false, Vec::new())
             }
             Err(source) => return Err(ConfigError::Read { path, source }),
         };
-        Self::from_value(path, raw, exists, env)
+        let mut file = Self::build(path, raw, exists, env, duplicates)?;
+        file.edits = Some(Vec::new());
+        Ok(file)
+    }
+
+    /// The config file that [`ConfigFile::load`] would read: `explicit`, `LLF_CONFIG`, or the
+    /// default location.
+    pub fn locate(explicit: Option<&Path>, env: &Environment) -> Result<PathBuf> {
+        crate::paths::config_file(explicit, env)
     }
 
     /// Builds a config from JSON that claims to live at `path` (relative paths resolve against its
-    /// directory). Used by `load`, by `set` and by tests.
+    /// directory). [`ConfigFile::save`] writes exactly this JSON. Used by `init` and by tests.
     pub fn from_value(path: PathBuf, raw: Value, exists: bool, env: &Environment) -> Result<Self> {
-        let (mut config, warnings) = parse(&path, &raw)?;
-        for w in &warnings {
-            tracing::warn!(file = %path.display(), key = %w.path, "{}", w.message);
-        }
+        Self::build(path, raw, exists, env, Vec::new())
+    }
+
+    fn build(
+        path: PathBuf,
+        raw: Value,
+        exists: bool,
+        env: &Environment,
+        issues: Vec<Issue>,
+    ) -> Result<Self> {
+        // Warnings are returned, not logged: the caller shows them once, in its own way.
+        let (mut config, warnings) = parse(&path, &raw, issues)?;
         let key_source = apply_env(&mut config, env);
         resolve_server_paths(&mut config, &path, env);
         let paths = Paths::resolve(&path, &config, env)?;
@@ -75,6 +99,7 @@ impl ConfigFile {
             warnings,
             key_source,
             env: env.clone(),
+            edits: None,
         })
     }
 
@@ -126,7 +151,9 @@ impl ConfigFile {
 
     /// Sets `key` to `value` in the file's JSON, then validates the result; on error nothing
     /// changes. `value` is parsed as JSON when it can be (`8080`, `true`, `["a"]`, `null` to
-    /// unset), else taken as a string. Call [`ConfigFile::save`] to write it.
+    /// unset), else taken as a string. A key the configuration does not know is refused
+    /// ([`ConfigError::UnknownKey`]), except inside sections of free-form keys (`server_params`,
+    /// an MCP server's `env`, `model_profiles`). Call [`ConfigFile::save`] to write it.
     pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
         let path = KeyPath::parse(key)?;
         let current = serde_json::to_value(&self.config).ok();
@@ -139,28 +166,97 @@ impl ConfigFile {
             Ok(v) => v,
             Err(_) => Value::String(value.to_owned()),
         };
-        let mut raw = self.raw.clone();
-        path.assign(&mut raw, parsed)?;
-        *self = Self::from_value(self.path.clone(), raw, self.exists, &self.env)?;
+        let attempt = |value: &Value| -> Result<Self> {
+            let mut raw = self.raw.clone();
+            path.assign(&mut raw, value.clone())?;
+            Self::from_value(self.path.clone(), raw, self.exists, &self.env)
+        };
+        let (mut next, parsed) = match attempt(&parsed) {
+            Ok(next) => (next, parsed),
+            // `env.PORT 8080` under a map of strings: the text was meant.
+            Err(e) if !parsed.is_string() && !parsed.is_null() => {
+                let text = Value::String(value.to_owned());
+                match attempt(&text) {
+                    Ok(next) => (next, text),
+                    Err(_) => return Err(e),
+                }
+            }
+            Err(e) => return Err(e),
+        };
+        if let Some(unknown) = next.warnings.iter().find(|w| path.overlaps(&w.path)) {
+            return Err(ConfigError::UnknownKey {
+                key: key.to_owned(),
+                unknown: unknown.path.clone(),
+            });
+        }
+        next.edits = self.edits.take().map(|mut edits| {
+            edits.push((path, parsed));
+            edits
+        });
+        *self = next;
         Ok(())
     }
 
-    /// Writes the file atomically with mode 0600 (it may hold an API key).
+    /// Writes the file atomically with mode 0600 (it may hold an API key), under the file's lock
+    /// (`config.json.lock`). A config that was loaded from disk replays its [`ConfigFile::set`]s
+    /// on the file as it is now, so a change another process saved since the load is kept; the
+    /// result is validated again and nothing is written when it is invalid.
     pub fn save(&mut self) -> Result<()> {
-        let mut bytes = serde_json::to_vec_pretty(&self.raw)
-            .map_err(|e| ConfigError::Key(format!("cannot serialise the configuration: {e}")))?;
-        bytes.push(b'\n');
-        llf_core::fs::atomic_write(&self.path, &bytes, llf_core::fs::PRIVATE)?;
-        self.exists = true;
+        let mut saved = None;
+        llf_core::fs::update_locked(&self.path, llf_core::fs::PRIVATE, |old| {
+            let raw = match (&self.edits, old) {
+                (None, _) => self.raw.clone(),
+                (Some(edits), old) => {
+                    let mut raw = match old {
+                        Some(bytes) => {
+                            serde_json::from_slice(bytes).map_err(|source| ConfigError::Syntax {
+                                path: self.path.clone(),
+                                source,
+                            })?
+                        }
+                        None => Value::Object(Default::default()),
+                    };
+                    for (key, value) in edits {
+                        key.assign(&mut raw, value.clone())?;
+                    }
+                    raw
+                }
+            };
+            let mut bytes = serde_json::to_vec_pretty(&raw).map_err(|e| {
+                ConfigError::Key(format!("cannot serialise the configuration: {e}"))
+            })?;
+            bytes.push(b'\n');
+            saved = Some(Self::from_value(self.path.clone(), raw, true, &self.env)?);
+            Ok::<_, ConfigError>(bytes)
+        })?;
+        if let Some(mut file) = saved {
+            file.edits = Some(Vec::new());
+            *self = file;
+        }
         tracing::info!(file = %self.path.display(), "configuration saved");
         Ok(())
     }
 
-    /// Writes a fresh config with every section at its default, pointing at the components that
-    /// `scripts/setup.sh` installed when it finds them. An existing file is kept as
-    /// `config.json.bak` when `force` is set, else this fails.
+    /// Writes a fresh config with every section at its default, pointing at the components of
+    /// [`Environment::installed`] that exist. See [`ConfigFile::init_with`].
     pub fn init(explicit: Option<&Path>, env: &Environment, force: bool) -> Result<Self> {
+        Self::init_with(explicit, env, force, InstalledComponents::default())
+    }
+
+    /// Writes a fresh config with every section at its default, pointing at `components` (each
+    /// must exist), else at those of [`Environment::installed`] that exist. The default server
+    /// gets port 8000, or a free port near it when something already listens there (compare
+    /// with [`LocalServer::default`](crate::schema::LocalServer) to tell the user). An existing
+    /// file is kept as `config.json.bak` when `force` is set, else this fails.
+    pub fn init_with(
+        explicit: Option<&Path>,
+        env: &Environment,
+        force: bool,
+        components: InstalledComponents,
+    ) -> Result<Self> {
         let path = crate::paths::config_file(explicit, env)?;
+        let components = components.or_existing(&env.installed);
+        let config = crate::detect::default_config(&components)?;
         if path.exists() {
             if !force {
                 return Err(ConfigError::AlreadyExists(path));
@@ -171,7 +267,6 @@ impl ConfigFile {
                 source,
             })?;
         }
-        let config = crate::detect::default_config(env);
         let raw = serde_json::to_value(&config).map_err(|e| {
             ConfigError::Key(format!("cannot serialise the default configuration: {e}"))
         })?;
@@ -181,33 +276,144 @@ impl ConfigFile {
     }
 }
 
-/// Typed parse of `raw` with unknown keys collected as warnings and errors carrying key paths.
-fn parse(path: &Path, raw: &Value) -> Result<(Config, Vec<Issue>)> {
-    let normalised = normalise_python_era(raw.clone());
-    let mut unknown = Vec::new();
-    let mut on_unknown = |p: serde_ignored::Path<'_>| {
-        unknown.push(Issue {
-            path: ignored_path(&p),
-            message: "unknown key, ignored".to_owned(),
-        });
+/// Most type errors reported for one file; past this the file is probably not a config at all.
+const MAX_TYPE_ERRORS: usize = 50;
+
+/// Typed parse of `raw` with unknown keys collected as warnings and every problem (the `issues`
+/// found before, each wrong type, each wrong shape, each semantic error) reported together.
+fn parse(path: &Path, raw: &Value, mut issues: Vec<Issue>) -> Result<(Config, Vec<Issue>)> {
+    let invalid = |issues| ConfigError::Invalid {
+        path: path.to_owned(),
+        issues,
     };
-    let de = serde_ignored::Deserializer::new(normalised, &mut on_unknown);
-    let config: Config =
-        serde_path_to_error::deserialize(de).map_err(|e| ConfigError::Invalid {
-            path: path.to_owned(),
-            issues: vec![Issue {
-                path: e.path().to_string(),
-                message: e.inner().to_string(),
-            }],
-        })?;
-    let issues = crate::validate::validate(&config);
-    if !issues.is_empty() {
-        return Err(ConfigError::Invalid {
-            path: path.to_owned(),
-            issues,
+    if !raw.is_object() {
+        issues.push(Issue {
+            path: "(top level)".into(),
+            message: format!(
+                "expected a JSON object {{\"llm_endpoint\": …}}, got {}",
+                kind(raw)
+            ),
         });
+        return Err(invalid(issues));
+    }
+    let mut value = normalise_python_era(raw.clone());
+    // serde stops at the first wrong value: note it, drop that value (its default applies) and
+    // parse again, so one run reports every wrong type.
+    let (config, unknown) = loop {
+        let mut unknown = Vec::new();
+        let mut on_unknown = |p: serde_ignored::Path<'_>| {
+            unknown.push(Issue {
+                path: ignored_path(&p),
+                message: "unknown key, ignored".to_owned(),
+            });
+        };
+        let de = serde_ignored::Deserializer::new(value.clone(), &mut on_unknown);
+        match serde_path_to_error::deserialize::<_, Config>(de) {
+            Ok(config) => break (config, unknown),
+            Err(e) => {
+                issues.push(Issue {
+                    path: e.path().to_string(),
+                    message: e.inner().to_string(),
+                });
+                if issues.len() >= MAX_TYPE_ERRORS || !remove_at(&mut value, e.path()) {
+                    return Err(invalid(issues));
+                }
+            }
+        }
+    };
+    if let Ok(typed) = serde_json::to_value(&config) {
+        shape_issues(&value, &typed, "", &mut issues);
+    }
+    issues.extend(crate::validate::validate(&config));
+    if !issues.is_empty() {
+        return Err(invalid(issues));
     }
     Ok((config, unknown))
+}
+
+/// Removes the value at a serde error path; false when the path leads nowhere removable.
+fn remove_at(value: &mut Value, path: &serde_path_to_error::Path) -> bool {
+    use serde_path_to_error::Segment;
+    let segments: Vec<&Segment> = path.iter().collect();
+    let Some((last, parents)) = segments.split_last() else {
+        return false;
+    };
+    let mut cur = value;
+    for seg in parents {
+        cur = match seg {
+            Segment::Map { key } => match cur.get_mut(key.as_str()) {
+                Some(v) => v,
+                None => return false,
+            },
+            Segment::Seq { index } => match cur.get_mut(*index) {
+                Some(v) => v,
+                None => return false,
+            },
+            _ => return false,
+        };
+    }
+    match last {
+        Segment::Map { key } => cur
+            .as_object_mut()
+            .is_some_and(|m| m.remove(key.as_str()).is_some()),
+        // An element becomes `{}` first, which list elements that are sections read as all
+        // defaults; one still wrong after that (a number where text belongs) is dropped.
+        Segment::Seq { index } => match cur.as_array_mut() {
+            Some(items) if *index < items.len() => {
+                if items[*index].as_object().is_some_and(|m| m.is_empty()) {
+                    items.remove(*index);
+                } else {
+                    items[*index] = Value::Object(Default::default());
+                }
+                true
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// serde fills a section from a JSON list (`"rag": []`) as happily as from an object; a config
+/// written that way is wrong, so every place where the typed config has an object and the file
+/// has a list is reported.
+fn shape_issues(raw: &Value, typed: &Value, path: &str, issues: &mut Vec<Issue>) {
+    let child = |key: &str| {
+        if path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match (raw, typed) {
+        (Value::Array(_), Value::Object(_)) => issues.push(Issue {
+            path: path.to_owned(),
+            message: "invalid type: a list, expected an object {…}".into(),
+        }),
+        (Value::Object(r), Value::Object(t)) => {
+            for (k, rv) in r {
+                if let Some(tv) = t.get(k) {
+                    shape_issues(rv, tv, &child(k), issues);
+                }
+            }
+        }
+        (Value::Array(r), Value::Array(t)) => {
+            for (i, (rv, tv)) in r.iter().zip(t).enumerate() {
+                shape_issues(rv, tv, &format!("{path}[{i}]"), issues);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
 }
 
 /// Python-era configs set a server's port and host only through `server_params`

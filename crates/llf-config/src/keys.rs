@@ -113,6 +113,35 @@ impl KeyPath {
         Ok(())
     }
 
+    /// The key as the configuration's messages write it: `local_llm_servers[1].port`.
+    pub(crate) fn canonical(&self) -> String {
+        let mut out = String::new();
+        for seg in &self.segments {
+            match seg {
+                Segment::Key(k) => {
+                    if !out.is_empty() {
+                        out.push('.');
+                    }
+                    out.push_str(k);
+                }
+                Segment::Index(i) => out.push_str(&format!("[{i}]")),
+            }
+        }
+        out
+    }
+
+    /// Whether `other` (a canonical key path) is this key, lies inside it, or contains it.
+    pub(crate) fn overlaps(&self, other: &str) -> bool {
+        let me = self.canonical();
+        let within = |outer: &str, inner: &str| {
+            inner == outer
+                || inner
+                    .strip_prefix(outer)
+                    .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+        };
+        within(&me, other) || within(other, &me)
+    }
+
     fn not_container(&self, n: usize, what: &str) -> ConfigError {
         let prefix: Vec<String> = self.segments[..n]
             .iter()
@@ -143,6 +172,18 @@ mod tests {
         assert!(KeyPath::parse("a[x]").is_err());
         assert!(KeyPath::parse("a[1").is_err());
         assert!(KeyPath::parse("a..b").is_err());
+    }
+
+    #[test]
+    fn overlap_is_by_whole_segments() {
+        let k = KeyPath::parse("no.such.key").unwrap();
+        assert!(k.overlaps("no"));
+        assert!(k.overlaps("no.such.key.deeper"));
+        assert!(!k.overlaps("nope"));
+        let k = KeyPath::parse("local_llm_servers.1.port").unwrap();
+        assert_eq!(k.canonical(), "local_llm_servers[1].port");
+        assert!(k.overlaps("local_llm_servers[1]"));
+        assert!(!k.overlaps("local_llm_servers[10]"));
     }
 
     #[test]

@@ -38,6 +38,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod detect;
+mod duplicates;
 mod env;
 mod error;
 mod file;
@@ -47,10 +48,9 @@ pub mod schema;
 mod secret;
 mod validate;
 
-pub use detect::DEFAULT_MODEL_FILE;
-pub use env::{Environment, PlatformDirs};
+pub use env::{Environment, InstalledComponents, PlatformDirs};
 pub use error::{ConfigError, Issue, Result};
 pub use file::{ConfigFile, KeySource};
 pub use paths::Paths;
 pub use schema::Config;
-pub use secret::{Secret, redact};
+pub use secret::{Secret, is_secret_key, redact};

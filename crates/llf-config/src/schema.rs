@@ -157,6 +157,11 @@ pub struct LocalServer {
     pub server_params: serde_json::Map<String, serde_json::Value>,
     /// Seconds to wait for the server to become healthy.
     pub startup_timeout: u64,
+    /// CPU threads for generation (`--threads`). Unset: the machine's physical cores that other
+    /// work leaves free when the server starts (at least one). A `--threads` in `server_params`
+    /// wins over both.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threads: Option<usize>,
 }
 
 impl Default for LocalServer {
@@ -170,6 +175,7 @@ impl Default for LocalServer {
             port: 8000,
             server_params: serde_json::Map::new(),
             startup_timeout: 120,
+            threads: None,
         }
     }
 }

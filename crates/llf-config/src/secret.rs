@@ -53,20 +53,62 @@ impl<'de> Deserialize<'de> for Secret {
     }
 }
 
-/// Key names whose values are treated as secrets wherever they appear, including keys LLF does
-/// not know (a Python-era config may carry its own).
-pub(crate) fn is_secret_key(key: &str) -> bool {
-    let k = key.to_ascii_lowercase();
-    [
-        "api_key",
-        "apikey",
-        "token",
-        "password",
-        "secret",
-        "authorization",
-    ]
-    .iter()
-    .any(|s| k.contains(s))
+/// Key names that hold a secret wherever they appear.
+const SECRET_NAMES: &[&str] = &[
+    "api_key",
+    "apikey",
+    "token",
+    "access_token",
+    "refresh_token",
+    "password",
+    "passwd",
+    "passphrase",
+    "secret",
+    "client_secret",
+    "authorization",
+    "private_key",
+    "secret_key",
+    "access_key",
+];
+
+/// Endings that make a key name secret (`github_token`, `OPENAI_API_KEY`, `db_password`). They
+/// start at a word boundary, so `max_tokens` or `tokenizer` are not secrets.
+const SECRET_SUFFIXES: &[&str] = &[
+    "_api_key",
+    "_apikey",
+    "_token",
+    "_password",
+    "_passwd",
+    "_secret",
+    "_private_key",
+    "_secret_key",
+    "_access_key",
+];
+
+/// Whether values under the key `key` are secrets, including keys LLF does not know (a Python-era
+/// config may carry its own, an MCP server's `env` holds `GITHUB_TOKEN`). Whole names and
+/// word-boundary suffixes are matched, case-insensitively with `-` and camelCase humps taken as
+/// `_` (`X-Api-Key`, `accessToken`); a substring match would hide `max_tokens`.
+pub fn is_secret_key(key: &str) -> bool {
+    let k = snake_case(key);
+    SECRET_NAMES.contains(&k.as_str()) || SECRET_SUFFIXES.iter().any(|s| k.ends_with(s))
+}
+
+fn snake_case(key: &str) -> String {
+    let mut out = String::with_capacity(key.len() + 4);
+    let mut prev_lower = false;
+    for c in key.chars() {
+        if c.is_ascii_uppercase() && prev_lower {
+            out.push('_');
+        }
+        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        out.push(if c == '-' {
+            '_'
+        } else {
+            c.to_ascii_lowercase()
+        });
+    }
+    out
 }
 
 /// Replaces every non-empty string under a secret-looking key with `***`.
@@ -108,5 +150,40 @@ mod tests {
         assert_eq!(v["llm_endpoint"]["model_name"], "m");
         assert_eq!(v["plugins"][0]["auth_token"], "***");
         assert_eq!(v["plugins"][1]["password"], "");
+    }
+
+    #[test]
+    fn secret_names_are_matched_whole_or_as_suffixes() {
+        for secret in [
+            "api_key",
+            "API_KEY",
+            "OPENAI_API_KEY",
+            "X-Api-Key",
+            "token",
+            "auth_token",
+            "GITHUB_TOKEN",
+            "password",
+            "db_password",
+            "client_secret",
+            "Authorization",
+            "AWS_SECRET_ACCESS_KEY",
+            "accessToken",
+            "apiKey",
+        ] {
+            assert!(is_secret_key(secret), "{secret} must be secret");
+        }
+        for plain in [
+            "max_tokens",
+            "completion_tokens",
+            "tokenizer",
+            "token_count",
+            "secretary",
+            "passwords_allowed_in_tests",
+            "keyboard",
+            "top_k",
+            "maxTokens",
+        ] {
+            assert!(!is_secret_key(plain), "{plain} must not be secret");
+        }
     }
 }

@@ -96,6 +96,9 @@ pub(crate) fn validate(config: &Config) -> Vec<Issue> {
             );
         }
         c.at_least(&p("startup_timeout"), s.startup_timeout, 1);
+        if let Some(t) = s.threads {
+            c.at_least(&p("threads"), t as u64, 1);
+        }
         for (flag, value) in &s.server_params {
             if !flag.starts_with('-') {
                 c.fail(

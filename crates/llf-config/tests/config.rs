@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use llf_config::schema::{ContextOverflow, IndexType, RoutingStrategy};
-use llf_config::{ConfigError, ConfigFile, Environment, KeySource, Secret};
+use llf_config::{ConfigError, ConfigFile, Environment, InstalledComponents, KeySource, Secret};
 use serde_json::json;
 
 fn home() -> (tempfile::TempDir, Environment) {
@@ -172,13 +172,13 @@ fn port_out_of_range_names_the_key() {
         json!({"local_llm_servers": [{"name": "a", "port": 8001}, {"name": "b", "port": 70000}]}),
     );
     assert_eq!(
-        issues,
-        ["local_llm_servers[1].port: expected 1..=65535, got 70000"]
+        issues[0],
+        "local_llm_servers[1].port: expected 1..=65535, got 70000"
     );
     let issues = issues_of(json!({"local_llm_servers": [{"name": "a", "port": 0}]}));
     assert_eq!(
-        issues,
-        ["local_llm_servers[0].port: expected 1..=65535, got 0"]
+        issues[0],
+        "local_llm_servers[0].port: expected 1..=65535, got 0"
     );
 }
 
@@ -413,7 +413,8 @@ fn failed_save_leaves_the_old_file() {
         .map(|e| e.unwrap().file_name())
         .collect();
     names.sort();
-    assert_eq!(names, ["blocked.json", "config.json"]);
+    // The lock file of the save stays, by design (see llf_core::fs::FileLock).
+    assert_eq!(names, ["blocked.json", "blocked.json.lock", "config.json"]);
 }
 
 #[test]
@@ -427,33 +428,48 @@ fn get_reports_unknown_keys() {
 }
 
 #[test]
-fn init_points_at_the_setup_cache_and_refuses_to_clobber() {
+fn init_points_at_the_given_components_and_refuses_to_clobber() {
     let (dir, mut env) = home();
-    let cache = dir.path().join("dev-cache");
+    let installed = dir.path().join("installed");
     for f in [
         "bin/llama-server",
         "models/SmolLM2-135M-Instruct.Q4_1.gguf",
         "embed/all-MiniLM-L6-v2/model.onnx",
         "onnxruntime/libonnxruntime.so.1.32.0",
     ] {
-        std::fs::create_dir_all(cache.join(f).parent().unwrap()).unwrap();
-        std::fs::write(cache.join(f), "x").unwrap();
+        std::fs::create_dir_all(installed.join(f).parent().unwrap()).unwrap();
+        std::fs::write(installed.join(f), "x").unwrap();
     }
-    env.dev_cache = Some(cache.clone());
-    let file = ConfigFile::init(None, &env, false).unwrap();
+    // A component given by the caller wins over the setup script's variables; a variable
+    // pointing at nothing is ignored.
+    env.installed = InstalledComponents {
+        llama_server: Some(dir.path().join("gone/llama-server")),
+        model: Some(installed.join("models/SmolLM2-135M-Instruct.Q4_1.gguf")),
+        onnxruntime: Some(installed.join("onnxruntime/libonnxruntime.so.1.32.0")),
+        embed_model: None,
+    };
+    let given = InstalledComponents {
+        embed_model: Some(installed.join("embed/all-MiniLM-L6-v2")),
+        ..InstalledComponents::default()
+    };
+    let file = ConfigFile::init_with(None, &env, false, given).unwrap();
     let server = file.config().server(None).unwrap();
-    assert_eq!(server.llama_server_path, cache.join("bin/llama-server"));
+    assert_eq!(server.llama_server_path, PathBuf::from("llama-server"));
     assert_eq!(
         server.model_file().unwrap(),
-        cache.join("models/SmolLM2-135M-Instruct.Q4_1.gguf")
+        installed.join("models/SmolLM2-135M-Instruct.Q4_1.gguf")
     );
     assert_eq!(
         file.config().rag.embedding_model_dir.as_deref(),
-        Some(cache.join("embed/all-MiniLM-L6-v2").as_path())
+        Some(installed.join("embed/all-MiniLM-L6-v2").as_path())
     );
     assert_eq!(
         file.config().rag.onnxruntime_path.as_deref(),
-        Some(cache.join("onnxruntime/libonnxruntime.so.1.32.0").as_path())
+        Some(
+            installed
+                .join("onnxruntime/libonnxruntime.so.1.32.0")
+                .as_path()
+        )
     );
     assert!(ConfigFile::load(None, &env).unwrap().warnings().is_empty());
 
@@ -461,4 +477,300 @@ fn init_points_at_the_setup_cache_and_refuses_to_clobber() {
     assert!(matches!(err, ConfigError::AlreadyExists(_)));
     ConfigFile::init(None, &env, true).unwrap();
     assert!(dir.path().join("config.json.bak").exists());
+
+    // A component the caller names must exist.
+    let missing = InstalledComponents {
+        llama_server: Some(dir.path().join("nope")),
+        ..InstalledComponents::default()
+    };
+    let err = ConfigFile::init_with(None, &env, true, missing).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ConfigError::ComponentMissing {
+                what: "llama-server",
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn init_does_not_know_the_development_cache() {
+    // A HOME with a setup-script cache in it is not looked into: only what the caller or the
+    // environment names is used.
+    let (dir, mut env) = home();
+    let cache = dir.path().join(".cache/llf-dev");
+    std::fs::create_dir_all(cache.join("bin")).unwrap();
+    std::fs::write(cache.join("bin/llama-server"), "x").unwrap();
+    env.home = Some(dir.path().to_owned());
+    let file = ConfigFile::init(None, &env, false).unwrap();
+    assert_eq!(
+        file.config().server(None).unwrap().llama_server_path,
+        PathBuf::from("llama-server")
+    );
+}
+
+#[test]
+fn init_picks_a_free_port_when_8000_is_taken() {
+    let (_dir, env) = home();
+    // Whoever holds 8000 (another home's server, another program), init must not pick it.
+    let holder = std::net::TcpListener::bind(("127.0.0.1", 8000)).ok();
+    let file = ConfigFile::init(None, &env, false).unwrap();
+    let server = file.config().server(None).unwrap();
+    assert!(
+        std::net::TcpListener::bind(("127.0.0.1", server.port)).is_ok(),
+        "port {} is not free",
+        server.port
+    );
+    if holder.is_some() {
+        assert_ne!(server.port, 8000);
+    }
+    assert_eq!(file.config().llm_endpoint.api_base_url, server.base_url());
+}
+
+#[test]
+fn set_refuses_unknown_keys_and_changes_nothing() {
+    let (dir, env) = home();
+    let path = write(dir.path(), json!({"legacy": true}));
+    let before = std::fs::read(&path).unwrap();
+    let mut file = ConfigFile::load(None, &env).unwrap();
+    let err = file.set("no.such.key", "5").unwrap_err();
+    assert!(
+        matches!(&err, ConfigError::UnknownKey { key, unknown } if key == "no.such.key" && unknown == "no"),
+        "{err}"
+    );
+    let err = file.set("llm_endpoint.model", "x").unwrap_err();
+    assert!(
+        matches!(&err, ConfigError::UnknownKey { unknown, .. } if unknown == "llm_endpoint.model"),
+        "{err}"
+    );
+    // Type errors are refused too, naming the key.
+    let err = file.set("rag.top_k", "many").unwrap_err();
+    assert!(err.to_string().contains("rag.top_k: invalid type"), "{err}");
+    file.save().unwrap();
+    let after: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let before: serde_json::Value = serde_json::from_slice(&before).unwrap();
+    assert_eq!(after, before, "refused sets must not reach the file");
+
+    // Sections of free-form keys take any key.
+    file.set("local_llm_servers[0].server_params.--n-gpu-layers", "0")
+        .unwrap();
+    file.set("tools.mcp_servers[0].command", "srv").unwrap();
+    file.set("tools.mcp_servers[0].env.SOME_VAR", "1").unwrap();
+    file.set("multi_model.model_profiles.big.speed_score", "3")
+        .unwrap();
+    file.save().unwrap();
+    let c = ConfigFile::load(None, &env).unwrap();
+    assert_eq!(
+        c.config().local_llm_servers[0].server_params["--n-gpu-layers"],
+        0
+    );
+    assert_eq!(c.config().tools.mcp_servers[0].env["SOME_VAR"], "1");
+    assert_eq!(
+        c.config().multi_model.model_profiles["big"].speed_score,
+        3.0
+    );
+}
+
+#[test]
+fn saves_from_two_stale_copies_keep_both_changes() {
+    // Two processes loaded the same file; each sets a different key and saves.
+    let (dir, env) = home();
+    write(dir.path(), json!({"llm_endpoint": {"model_name": "m"}}));
+    let mut a = ConfigFile::load(None, &env).unwrap();
+    let mut b = ConfigFile::load(None, &env).unwrap();
+    a.set("inference_params.temperature", "0.1").unwrap();
+    b.set("rag.top_k", "9").unwrap();
+    a.save().unwrap();
+    b.save().unwrap();
+    let c = ConfigFile::load(None, &env).unwrap();
+    assert_eq!(c.config().inference_params.temperature, 0.1);
+    assert_eq!(c.config().rag.top_k, 9);
+    assert_eq!(c.config().llm_endpoint.model_name, "m");
+    // The saving copy sees the merged file too.
+    assert_eq!(b.config().inference_params.temperature, 0.1);
+}
+
+#[test]
+fn every_type_error_is_reported_not_just_the_first() {
+    let issues = issues_of(json!({
+        "inference_params": {"temperature": "hot", "top_p": "high"},
+        "rag": {"top_k": "many", "enabled": "yes"},
+        "local_llm_servers": [{"name": "a", "port": "x"}, {"name": "b", "startup_timeout": -1}],
+        "request_queue": {"max_concurrent": 0}
+    }));
+    for key in [
+        "inference_params.temperature: invalid type",
+        "inference_params.top_p: invalid type",
+        "rag.top_k: invalid type",
+        "rag.enabled: invalid type",
+        "local_llm_servers[0].port: invalid type",
+        "local_llm_servers[1].startup_timeout: invalid value",
+        "request_queue.max_concurrent: expected at least 1, got 0",
+    ] {
+        assert!(
+            issues.iter().any(|i| i.starts_with(key)),
+            "missing {key:?} in {issues:#?}"
+        );
+    }
+}
+
+#[test]
+fn lists_where_objects_belong_are_errors() {
+    let issues = issues_of(json!([]));
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert!(
+        issues[0].starts_with("(top level): expected a JSON object"),
+        "{issues:?}"
+    );
+    let issues = issues_of(json!({"rag": [], "local_llm_servers": [[]]}));
+    assert!(
+        issues.contains(&"rag: invalid type: a list, expected an object {…}".to_owned()),
+        "{issues:?}"
+    );
+    assert!(
+        issues
+            .iter()
+            .any(|i| i.starts_with("local_llm_servers[0]: invalid type")),
+        "{issues:?}"
+    );
+}
+
+#[test]
+fn duplicate_keys_are_errors() {
+    let (dir, env) = home();
+    std::fs::write(
+        dir.path().join("config.json"),
+        r#"{"rag": {"top_k": 3, "top_k": 5}, "llm_endpoint": {}, "llm_endpoint": {}}"#,
+    )
+    .unwrap();
+    let err = ConfigFile::load(None, &env).unwrap_err();
+    let ConfigError::Invalid { issues, .. } = err else {
+        panic!("expected Invalid, got {err}")
+    };
+    let paths: Vec<_> = issues.iter().map(|i| i.path.as_str()).collect();
+    assert_eq!(paths, ["rag.top_k", "llm_endpoint"]);
+    assert!(issues[0].message.contains("duplicate key"));
+}
+
+#[test]
+fn a_named_config_file_that_does_not_exist_is_an_error() {
+    let (dir, mut env) = home();
+    let missing = dir.path().join("missing.json");
+    let err = ConfigFile::load(Some(&missing), &env).unwrap_err();
+    assert!(
+        matches!(&err, ConfigError::Missing(p) if p == &missing),
+        "{err}"
+    );
+    assert!(err.to_string().contains("missing.json"));
+    env.llf_config = Some(missing.clone());
+    assert!(matches!(
+        ConfigFile::load(None, &env).unwrap_err(),
+        ConfigError::Missing(_)
+    ));
+    // The default location may be missing: that is a fresh install.
+    let (_dir, env) = home();
+    assert!(!ConfigFile::load(None, &env).unwrap().exists());
+}
+
+#[test]
+fn no_key_of_the_schema_but_the_api_key_is_secret() {
+    // Every key the configuration has, with every optional one filled in.
+    let mut c = llf_config::Config::default();
+    c.llm_endpoint.api_key = Some(Secret::new("k"));
+    let s = &mut c.local_llm_servers[0];
+    s.model_path = Some("m.gguf".into());
+    s.model_dir = Some("models".into());
+    s.threads = Some(2);
+    s.server_params.insert("--ctx-size".into(), json!(1));
+    let ip = &mut c.inference_params;
+    ip.max_tokens = Some(1);
+    ip.top_k = Some(1);
+    ip.repeat_penalty = Some(1.0);
+    ip.seed = Some(1);
+    ip.stop = vec!["x".into()];
+    c.rag.embedding_model_dir = Some("e".into());
+    c.rag.onnxruntime_path = Some("o".into());
+    c.rag.embedding_threads = Some(1);
+    c.rag.attached_stores = vec!["d".into()];
+    c.request_queue.burst_size = Some(1);
+    c.tools.builtin_dir = Some("t".into());
+    c.tools.allowed_roots = vec!["r".into()];
+    c.tools.mcp_servers = vec![llf_config::schema::McpServerSettings {
+        requests_per_minute: Some(1),
+        ..Default::default()
+    }];
+    c.multi_model
+        .model_profiles
+        .insert("p".into(), Default::default());
+    c.model_dir = Some("x".into());
+    c.data_stores_dir = Some("x".into());
+    c.memory_dir = Some("x".into());
+    c.tools_dir = Some("x".into());
+    c.templates_dir = Some("x".into());
+    c.cache_dir = Some("x".into());
+    c.log_dir = Some("x".into());
+    c.trash_dir = Some("x".into());
+
+    fn walk(v: &serde_json::Value, path: &str, out: &mut Vec<(String, String)>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, child) in m {
+                    let p = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
+                    out.push((p.clone(), k.clone()));
+                    walk(child, &p, out);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for (i, child) in items.iter().enumerate() {
+                    walk(child, &format!("{path}[{i}]"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut keys = Vec::new();
+    walk(&serde_json::to_value(&c).unwrap(), "", &mut keys);
+    assert!(keys.len() > 100, "{}", keys.len());
+    let secret: Vec<_> = keys
+        .iter()
+        .filter(|(_, name)| llf_config::is_secret_key(name))
+        .map(|(path, _)| path.as_str())
+        .collect();
+    assert_eq!(secret, ["llm_endpoint.api_key"]);
+
+    // And what `get` shows: max_tokens is a number, the key is hidden.
+    let (dir, env) = home();
+    write(
+        dir.path(),
+        json!({"llm_endpoint": {"api_key": "sk-1"}, "inference_params": {"max_tokens": 77}}),
+    );
+    let file = ConfigFile::load(None, &env).unwrap();
+    assert_eq!(file.get("inference_params.max_tokens").unwrap(), 77);
+    assert_eq!(file.get("llm_endpoint.api_key").unwrap(), "***");
+}
+
+#[test]
+fn threads_is_an_optional_server_key() {
+    let (dir, env) = home();
+    write(
+        dir.path(),
+        json!({"llm_endpoint": {"default_local_server": "a"},
+               "local_llm_servers": [{"name": "a", "threads": 3}, {"name": "b", "port": 8001}]}),
+    );
+    let file = ConfigFile::load(None, &env).unwrap();
+    assert_eq!(file.config().local_llm_servers[0].threads, Some(3));
+    assert_eq!(file.config().local_llm_servers[1].threads, None);
+    assert!(file.warnings().is_empty());
+    let issues = issues_of(json!({"local_llm_servers": [{"name": "default", "threads": 0}]}));
+    assert_eq!(
+        issues,
+        ["local_llm_servers[0].threads: expected at least 1, got 0"]
+    );
 }

@@ -98,6 +98,29 @@ pub enum RuntimeError {
         /// The timeout.
         secs: u64,
     },
+    /// The connection broke in the middle of an answer (the server stopped, restarted, or the
+    /// network failed).
+    #[error(
+        "the connection to {endpoint} broke during the answer ({detail}); the server may have stopped: check it and try again"
+    )]
+    ConnectionLost {
+        /// Base URL.
+        endpoint: String,
+        /// What the transport reported.
+        detail: String,
+    },
+    /// The local llama-server serving the request is gone (it crashed, was killed, or stopped).
+    #[error(
+        "llama-server `{name}` stopped while answering; start it again with `llf server start {name}`. Last lines of {log}:\n{tail}"
+    )]
+    ServerStopped {
+        /// Server name.
+        name: String,
+        /// Its log file.
+        log: PathBuf,
+        /// The last lines it logged since it started.
+        tail: String,
+    },
     /// The streamed answer could not be understood.
     #[error("malformed response from {endpoint}: {detail}")]
     Malformed {
@@ -195,7 +218,9 @@ impl RuntimeError {
     pub fn is_transient(&self) -> bool {
         match self {
             RuntimeError::Request { status, .. } => status.is_none_or(|s| s == 429 || s >= 500),
-            RuntimeError::Timeout { .. } | RuntimeError::QueueFull { .. } => true,
+            RuntimeError::Timeout { .. }
+            | RuntimeError::QueueFull { .. }
+            | RuntimeError::ConnectionLost { .. } => true,
             _ => false,
         }
     }

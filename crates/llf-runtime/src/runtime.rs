@@ -129,7 +129,9 @@ impl Runtime {
             max_retries: ep.max_retries,
         };
         let queue = self.queue(&spec.base_url);
-        ChatClient::new(spec, queue).with_profile(self.profile.clone())
+        ChatClient::new(spec, queue)
+            .with_profile(self.profile.clone())
+            .with_server(state.clone())
     }
 
     /// A client for the remote `llm_endpoint`.

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
-use llf_core::fs::{PRIVATE, SHARED, atomic_write};
+use llf_core::fs::{PRIVATE, SHARED, atomic_write, update_locked};
 use llf_core::trash::{ItemType, Trash, TrashItem};
 use serde::{Deserialize, Serialize};
 
@@ -103,32 +103,52 @@ impl TemplateStore {
         Ok(t)
     }
 
-    /// Changes a user template and bumps its minor version.
+    /// Changes a user template and bumps its minor version. The file is re-read under its lock,
+    /// so two edits at once both apply (and both bump the version).
     pub fn edit(&self, id: &str, edit: TemplateEdit) -> Result<PromptTemplate> {
-        let mut t = self.get(id)?;
-        if t.builtin {
-            return Err(TemplateError::BuiltIn(t.id, "edited"));
+        let found = self.get(id)?;
+        if found.builtin {
+            return Err(TemplateError::BuiltIn(found.id, "edited"));
         }
-        if let Some(text) = edit.template {
-            t.variables = crate::render::variables(&text);
-            t.template = text;
-        }
-        if let Some(d) = edit.description {
-            t.description = d;
-        }
-        if let Some(c) = edit.category {
-            t.category = c;
-        }
-        if let Some(tags) = edit.tags {
-            t.tags = tags;
-        }
-        if let Some(n) = edit.name {
-            t.name = n;
-        }
-        t.version = bump(&t.version);
-        t.updated_at = Utc::now();
-        self.save(&t)?;
-        Ok(t)
+        let path = self.file_of(&found.id);
+        let mut edited = None;
+        update_locked(&path, PRIVATE, |old| {
+            let mut t: PromptTemplate = match old {
+                Some(bytes) => {
+                    serde_json::from_slice(bytes).map_err(|source| TemplateError::Parse {
+                        path: path.clone(),
+                        source,
+                    })?
+                }
+                None => return Err(TemplateError::NotFound(id.to_owned())),
+            };
+            if let Some(text) = edit.template {
+                t.variables = crate::render::variables(&text);
+                t.template = text;
+            }
+            if let Some(d) = edit.description {
+                t.description = d;
+            }
+            if let Some(c) = edit.category {
+                t.category = c;
+            }
+            if let Some(tags) = edit.tags {
+                t.tags = tags;
+            }
+            if let Some(n) = edit.name {
+                t.name = n;
+            }
+            t.builtin = false;
+            t.version = bump(&t.version);
+            t.updated_at = Utc::now();
+            let bytes = serde_json::to_vec_pretty(&t).map_err(|source| TemplateError::Parse {
+                path: path.clone(),
+                source,
+            })?;
+            edited = Some(t);
+            Ok(bytes)
+        })?;
+        edited.ok_or_else(|| TemplateError::NotFound(id.to_owned()))
     }
 
     /// Moves a user template's file to the trash.
@@ -283,21 +303,30 @@ impl TemplateStore {
     }
 
     fn record_use(&self, id: &str) -> Result<()> {
-        let mut usage = self.usage()?;
-        let entry = usage.entry(id.to_owned()).or_insert_with(|| Usage {
-            id: id.to_owned(),
-            count: 0,
-            last_used: None,
-        });
-        entry.count += 1;
-        entry.last_used = Some(Utc::now());
         let path = self.dir.join(USAGE_FILE);
-        let bytes = serde_json::to_vec_pretty(&usage).map_err(|source| TemplateError::Parse {
-            path: path.clone(),
-            source,
-        })?;
-        atomic_write(&path, &bytes, PRIVATE)?;
-        Ok(())
+        // Under the file's lock: two renders at once both count.
+        update_locked(&path, PRIVATE, |old| {
+            let mut usage: BTreeMap<String, Usage> = match old {
+                Some(bytes) => {
+                    serde_json::from_slice(bytes).map_err(|source| TemplateError::Parse {
+                        path: path.clone(),
+                        source,
+                    })?
+                }
+                None => BTreeMap::new(),
+            };
+            let entry = usage.entry(id.to_owned()).or_insert_with(|| Usage {
+                id: id.to_owned(),
+                count: 0,
+                last_used: None,
+            });
+            entry.count += 1;
+            entry.last_used = Some(Utc::now());
+            serde_json::to_vec_pretty(&usage).map_err(|source| TemplateError::Parse {
+                path: path.clone(),
+                source,
+            })
+        })
     }
 }
 

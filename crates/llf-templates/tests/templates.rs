@@ -212,3 +212,37 @@ fn export_and_import_between_stores() {
     assert!(err.to_string().contains("missing.json"), "{err}");
     llf_testkit::errors::assert_each_cause_once(&err);
 }
+
+#[test]
+fn concurrent_renders_and_edits_all_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = TemplateStore::new(dir.path().join("templates"));
+    store.create(greet()).unwrap();
+    // Eight processes (threads, each with its own store) render and edit at once.
+    let threads: Vec<_> = (0..8)
+        .map(|i| {
+            let store = TemplateStore::new(dir.path().join("templates"));
+            std::thread::spawn(move || {
+                store
+                    .render("greet_someone", &vals(&[("who", "A"), ("lang", "B")]))
+                    .unwrap();
+                let tag = format!("t{i}");
+                store
+                    .edit(
+                        "greet_someone",
+                        TemplateEdit {
+                            description: Some(tag),
+                            ..TemplateEdit::default()
+                        },
+                    )
+                    .unwrap();
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(store.usage_of("greet_someone").unwrap(), 8);
+    // Every edit bumped the version once: 1.0 → 1.8.
+    assert_eq!(store.get("greet_someone").unwrap().version, "1.8");
+}

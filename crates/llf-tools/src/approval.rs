@@ -107,7 +107,9 @@ impl ApprovalStore {
             }
             ApprovalDecision::Always => {
                 lock(&self.always).insert(tool.to_owned());
-                self.save()
+                self.update_file(|always| {
+                    always.insert(tool.to_owned());
+                })
             }
             ApprovalDecision::Deny | ApprovalDecision::Once => Ok(()),
         }
@@ -117,21 +119,34 @@ impl ApprovalStore {
     pub fn revoke(&self, tool: &str) -> Result<bool> {
         let had = lock(&self.always).remove(tool);
         let had_session = lock(&self.session).remove(tool);
-        if had {
-            self.save()?;
-        }
-        Ok(had || had_session)
+        let mut on_disk = false;
+        self.update_file(|always| on_disk = always.remove(tool))?;
+        Ok(had || had_session || on_disk)
     }
 
-    fn save(&self) -> Result<()> {
-        let stored = Stored {
-            always: lock(&self.always).clone(),
-        };
-        let bytes = serde_json::to_vec_pretty(&stored).map_err(|source| ToolError::Json {
-            path: self.path.clone(),
-            source,
+    /// Applies `change` to the approvals on disk under the file's lock, so approvals another
+    /// process remembered meanwhile are kept, and takes the result as this store's own.
+    fn update_file(&self, change: impl FnOnce(&mut BTreeSet<String>)) -> Result<()> {
+        let mut merged = None;
+        llf_core::fs::update_locked(&self.path, 0o600, |old| {
+            let mut stored: Stored = match old {
+                Some(bytes) => serde_json::from_slice(bytes).map_err(|source| ToolError::Json {
+                    path: self.path.clone(),
+                    source,
+                })?,
+                None => Stored::default(),
+            };
+            change(&mut stored.always);
+            let bytes = serde_json::to_vec_pretty(&stored).map_err(|source| ToolError::Json {
+                path: self.path.clone(),
+                source,
+            })?;
+            merged = Some(stored.always);
+            Ok::<_, ToolError>(bytes)
         })?;
-        llf_core::fs::atomic_write(&self.path, &bytes, 0o600)?;
+        if let Some(always) = merged {
+            *lock(&self.always) = always;
+        }
         Ok(())
     }
 }

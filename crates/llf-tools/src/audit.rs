@@ -1,6 +1,11 @@
 //! The audit log: append-only JSON lines, each fsynced and carrying the SHA-256 of the previous
 //! line, so a removed or edited line breaks the chain (`AuditLog::verify`). Rotated by size; the
 //! chain continues across rotated files.
+//!
+//! A chain alone cannot tell a log cut short at the end (or emptied) from one that is complete, so
+//! every append also rewrites an anchor beside the log, `<log>.anchor` (atomically): how many events
+//! the kept files hold and the hash of the last one. Appends (and rotations) hold `<log>.lock`, so
+//! several processes writing the log keep one chain and one anchor.
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -37,6 +42,28 @@ pub enum AuditEventType {
 }
 
 impl AuditEventType {
+    /// Every event type.
+    pub const ALL: [Self; 7] = [
+        Self::ToolExecution,
+        Self::ToolBlocked,
+        Self::ValidationFailed,
+        Self::RateLimitExceeded,
+        Self::SandboxViolation,
+        Self::Approval,
+        Self::ConfigChanged,
+    ];
+
+    /// The names of every event type, as written in the log.
+    pub const NAMES: [&'static str; 7] = [
+        "tool_execution",
+        "tool_blocked",
+        "validation_failed",
+        "rate_limit_exceeded",
+        "sandbox_violation",
+        "approval",
+        "config_changed",
+    ];
+
     /// The name used in the log.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -100,6 +127,18 @@ pub struct VerifyReport {
     pub lines: usize,
     /// Files checked, oldest first.
     pub files: Vec<PathBuf>,
+    /// Whether an anchor vouched for the log's length. False only for a log written before LLF
+    /// kept anchors (the next event writes one); its end could have been cut without a trace.
+    pub anchored: bool,
+}
+
+/// What the anchor file holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Anchor {
+    /// Events in the kept files (rotation subtracts those of a deleted file).
+    lines: usize,
+    /// Hash of the last event appended.
+    last_hash: String,
 }
 
 /// The append-only audit log.
@@ -108,7 +147,8 @@ pub struct AuditLog {
     path: PathBuf,
     max_bytes: u64,
     keep: u32,
-    last_hash: tokio::sync::Mutex<Option<String>>,
+    /// Serialises this process's appends; `<log>.lock` serialises processes.
+    writer: tokio::sync::Mutex<()>,
 }
 
 impl AuditLog {
@@ -118,7 +158,7 @@ impl AuditLog {
             path: path.into(),
             max_bytes: max_bytes.max(1),
             keep: keep.max(1),
-            last_hash: tokio::sync::Mutex::new(None),
+            writer: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -127,21 +167,18 @@ impl AuditLog {
         &self.path
     }
 
-    /// Appends one event, fsynced.
+    /// Appends one event, fsynced, and moves the anchor to it.
     pub async fn record(&self, event: AuditEvent) -> Result<()> {
-        let mut last = self.last_hash.lock().await;
+        let _writer = self.writer.lock().await;
         let path = self.path.clone();
         let max = self.max_bytes;
         let keep = self.keep;
-        let known = last.clone();
-        let hash = tokio::task::spawn_blocking(move || append(&path, max, keep, known, &event))
+        tokio::task::spawn_blocking(move || append(&path, max, keep, &event))
             .await
             .map_err(|e| ToolError::Audit {
                 path: self.path.clone(),
                 message: format!("writer task failed: {e}"),
-            })??;
-        *last = Some(hash);
-        Ok(())
+            })?
     }
 
     /// The last `n` records (newest last), optionally of one type, across rotated files.
@@ -163,11 +200,12 @@ impl AuditLog {
         Ok(out.split_off(skip))
     }
 
-    /// Checks every line's hash and the chain between lines and files.
+    /// Checks every line's hash, the chain between lines and files, and that the log still holds
+    /// every event its anchor counted (nothing cut from the end, the log not emptied).
     pub fn verify(&self) -> Result<VerifyReport> {
         let files = self.files();
         let mut prev: Option<String> = None;
-        let mut lines = 0;
+        let mut hashes = Vec::new();
         for file in &files {
             for (i, line) in read_lines(file)?.into_iter().enumerate() {
                 let broken = |message: String| ToolError::Audit {
@@ -194,11 +232,39 @@ impl AuditLog {
                             .into(),
                     ));
                 }
-                prev = Some(hash);
-                lines += 1;
+                prev = Some(hash.clone());
+                hashes.push(hash);
             }
         }
-        Ok(VerifyReport { lines, files })
+        let anchor = read_anchor(&anchor_path(&self.path))?;
+        if let Some(a) = &anchor {
+            // Events past the anchor are fine: a crash between an append and the anchor update
+            // leaves exactly that. Fewer events, or another event where the anchor points, mean
+            // the log was cut.
+            let truncated = |message: String| ToolError::Audit {
+                path: self.path.clone(),
+                message,
+            };
+            if hashes.len() < a.lines {
+                return Err(truncated(format!(
+                    "{} event(s) missing: the log holds {} but {} were written (truncated, emptied or a file deleted)",
+                    a.lines - hashes.len(),
+                    hashes.len(),
+                    a.lines
+                )));
+            }
+            if a.lines > 0 && hashes.get(a.lines - 1) != Some(&a.last_hash) {
+                return Err(truncated(format!(
+                    "event {} is not the one last written (the end of the log was replaced)",
+                    a.lines
+                )));
+            }
+        }
+        Ok(VerifyReport {
+            lines: hashes.len(),
+            files,
+            anchored: anchor.is_some() || hashes.is_empty(),
+        })
     }
 
     /// Existing files, oldest first.
@@ -240,12 +306,10 @@ fn read_lines(path: &Path) -> Result<Vec<String>> {
     Ok(out)
 }
 
+/// The hash of the newest event: the last line of the log, or of `.1` right after a rotation.
 fn last_hash_on_disk(path: &Path) -> Result<String> {
     for candidate in [path.to_owned(), rotated(path, 1)] {
-        if !candidate.exists() {
-            continue;
-        }
-        if let Some(line) = read_lines(&candidate)?.pop() {
+        if let Some(line) = last_line(&candidate)? {
             let map: Map<String, Value> =
                 serde_json::from_str(&line).map_err(|source| ToolError::Json {
                     path: candidate.clone(),
@@ -259,22 +323,109 @@ fn last_hash_on_disk(path: &Path) -> Result<String> {
     Ok(GENESIS.to_owned())
 }
 
-fn append(
-    path: &Path,
-    max_bytes: u64,
-    keep: u32,
-    known: Option<String>,
-    event: &AuditEvent,
-) -> Result<String> {
+/// The last non-empty line of a file, read from the end (a log may be megabytes long).
+fn last_line(path: &Path) -> Result<Option<String>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(ToolError::io("reading", path, e)),
+    };
+    let len = file
+        .metadata()
+        .map_err(|e| ToolError::io("reading", path, e))?
+        .len();
+    let mut chunk: u64 = 16 * 1024;
+    loop {
+        let start = len.saturating_sub(chunk);
+        let mut buf = Vec::new();
+        file.seek(SeekFrom::Start(start))
+            .and_then(|_| file.read_to_end(&mut buf))
+            .map_err(|e| ToolError::io("reading", path, e))?;
+        let text = String::from_utf8_lossy(&buf);
+        let trimmed = text.trim_end();
+        match trimmed.rfind('\n') {
+            Some(i) => return Ok(Some(trimmed[i + 1..].to_owned())),
+            None if start == 0 => {
+                return Ok((!trimmed.is_empty()).then(|| trimmed.to_owned()));
+            }
+            None => chunk = chunk.saturating_mul(4),
+        }
+    }
+}
+
+fn anchor_path(log: &Path) -> PathBuf {
+    let mut s = log.as_os_str().to_owned();
+    s.push(".anchor");
+    PathBuf::from(s)
+}
+
+fn read_anchor(path: &Path) -> Result<Option<Anchor>> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|source| ToolError::Json {
+                path: path.to_owned(),
+                source,
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(ToolError::io("reading", path, e)),
+    }
+}
+
+fn write_anchor(path: &Path, anchor: &Anchor) -> Result<()> {
+    let bytes = serde_json::to_vec(anchor).map_err(|source| ToolError::Json {
+        path: path.to_owned(),
+        source,
+    })?;
+    llf_core::fs::atomic_write(path, &bytes, 0o600)?;
+    Ok(())
+}
+
+/// The hash of the last event and the number of events in the kept files, read from the files
+/// (for a log that has no anchor yet).
+fn scan_files(path: &Path, keep: u32) -> Result<Anchor> {
+    let mut files: Vec<PathBuf> = (1..=keep).rev().map(|k| rotated(path, k)).collect();
+    files.push(path.to_owned());
+    let mut anchor = Anchor {
+        lines: 0,
+        last_hash: GENESIS.to_owned(),
+    };
+    for file in files.iter().filter(|f| f.exists()) {
+        for line in read_lines(file)? {
+            let map: Map<String, Value> =
+                serde_json::from_str(&line).map_err(|source| ToolError::Json {
+                    path: file.clone(),
+                    source,
+                })?;
+            if let Some(h) = map.get("hash").and_then(Value::as_str) {
+                anchor.last_hash = h.to_owned();
+            }
+            anchor.lines += 1;
+        }
+    }
+    Ok(anchor)
+}
+
+fn append(path: &Path, max_bytes: u64, keep: u32, event: &AuditEvent) -> Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| ToolError::io("creating", dir, e))?;
     }
-    let prev = match known {
-        Some(h) => h,
-        None => last_hash_on_disk(path)?,
+    let _lock = llf_core::fs::FileLock::for_file(path)?;
+    let anchor_file = anchor_path(path);
+    let mut anchor = match read_anchor(&anchor_file)? {
+        Some(a) if last_hash_on_disk(path)? == a.last_hash => a,
+        // A crash between an append and its anchor update leaves the log one event ahead:
+        // count from the files then. A log behind its anchor was cut; the anchor stays as it is so
+        // that `verify` keeps reporting it.
+        Some(a) => {
+            let on_disk = scan_files(path, keep)?;
+            if on_disk.lines > a.lines { on_disk } else { a }
+        }
+        None => scan_files(path, keep)?,
     };
     if std::fs::metadata(path).is_ok_and(|m| m.len() >= max_bytes) {
-        rotate(path, keep)?;
+        anchor.lines -= rotate(path, keep)?.min(anchor.lines);
     }
     let mut map = Map::new();
     map.insert("ts".into(), Value::from(Utc::now().to_rfc3339()));
@@ -283,7 +434,7 @@ fn append(
         map.insert("tool".into(), Value::from(t.clone()));
     }
     map.insert("details".into(), event.details.clone());
-    map.insert("prev".into(), Value::from(prev));
+    map.insert("prev".into(), Value::from(anchor.last_hash.clone()));
     let hash = sha256_hex(&Value::Object(map.clone()).to_string());
     map.insert("hash".into(), Value::from(hash.clone()));
     let mut line = Value::Object(map).to_string();
@@ -296,12 +447,21 @@ fn append(
     file.write_all(line.as_bytes())
         .and_then(|()| file.sync_data())
         .map_err(|e| ToolError::io("appending to", path, e))?;
-    Ok(hash)
+    write_anchor(
+        &anchor_file,
+        &Anchor {
+            lines: anchor.lines + 1,
+            last_hash: hash,
+        },
+    )
 }
 
-fn rotate(path: &Path, keep: u32) -> Result<()> {
+/// Shifts the files by one and returns how many events the deleted oldest file held.
+fn rotate(path: &Path, keep: u32) -> Result<usize> {
     let oldest = rotated(path, keep);
+    let mut dropped = 0;
     if oldest.exists() {
+        dropped = read_lines(&oldest)?.len();
         std::fs::remove_file(&oldest).map_err(|e| ToolError::io("removing", &oldest, e))?;
     }
     for k in (1..keep).rev() {
@@ -313,5 +473,5 @@ fn rotate(path: &Path, keep: u32) -> Result<()> {
     }
     let to = rotated(path, 1);
     std::fs::rename(path, &to).map_err(|e| ToolError::io("rotating", path, e))?;
-    Ok(())
+    Ok(dropped)
 }

@@ -52,8 +52,9 @@ pub enum ToolError {
         #[source]
         source: serde_json::Error,
     },
-    /// Moving a tool to the trash failed.
-    #[error("moving the tool to the trash failed: {0}")]
+    /// A file operation of llf-core failed: moving a tool to the trash, or a locked update of a
+    /// state file (its message names the file).
+    #[error(transparent)]
     Trash(#[from] llf_core::Error),
 }
 

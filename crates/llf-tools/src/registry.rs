@@ -107,6 +107,9 @@ impl ToolEntry {
     }
 }
 
+/// Enable/disable choices, in the user's tools directory.
+const STATE_FILE: &str = ".state.json";
+
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct State {
     enabled: BTreeMap<String, bool>,
@@ -228,15 +231,22 @@ impl ToolSet {
             .get_mut(name)
             .ok_or_else(|| ToolError::NotFound(name.to_owned()))?;
         entry.enabled = enabled;
-        let mut state = read_state(&self.user_dir)?;
-        state.enabled.insert(name.to_owned(), enabled);
-        let path = self.user_dir.join(".state.json");
-        let bytes = serde_json::to_vec_pretty(&state).map_err(|source| ToolError::Json {
-            path: path.clone(),
-            source,
-        })?;
-        llf_core::fs::atomic_write(&path, &bytes, 0o644)?;
-        Ok(())
+        let path = self.user_dir.join(STATE_FILE);
+        // Under the file's lock, so a concurrent enable/disable of another tool is kept.
+        llf_core::fs::update_locked(&path, 0o644, |old| {
+            let mut state: State = match old {
+                Some(bytes) => serde_json::from_slice(bytes).map_err(|source| ToolError::Json {
+                    path: path.clone(),
+                    source,
+                })?,
+                None => State::default(),
+            };
+            state.enabled.insert(name.to_owned(), enabled);
+            serde_json::to_vec_pretty(&state).map_err(|source| ToolError::Json {
+                path: path.clone(),
+                source,
+            })
+        })
     }
 
     /// Copies a tool directory into the user's tools directory (checked first); returns its name.
@@ -290,7 +300,7 @@ impl ToolSet {
 }
 
 fn read_state(user_dir: &Path) -> Result<State> {
-    let path = user_dir.join(".state.json");
+    let path = user_dir.join(STATE_FILE);
     if path.exists() {
         crate::manifest::read_json(&path)
     } else {

@@ -1,6 +1,7 @@
 //! `llf audit …`: read and verify the tool audit log.
 
 use clap::Subcommand;
+use llf_tools::audit::AuditEventType;
 
 use crate::Context;
 use crate::output;
@@ -14,9 +15,9 @@ pub(crate) struct AuditArgs {
     /// Show the last N events.
     #[arg(short = 'n', long, default_value_t = 20)]
     pub(crate) lines: usize,
-    /// Only events of this type: tool_execution, tool_blocked, validation_failed,
-    /// rate_limit_exceeded, sandbox_violation, approval, config_changed.
-    #[arg(long = "type", value_name = "TYPE")]
+    /// Only events of this type.
+    #[arg(long = "type", value_name = "TYPE",
+          value_parser = clap::builder::PossibleValuesParser::new(AuditEventType::NAMES))]
     pub(crate) event_type: Option<String>,
     /// Print JSON lines as stored.
     #[arg(long)]
@@ -39,6 +40,11 @@ pub(crate) async fn run(ctx: &Context, args: AuditArgs) -> anyhow::Result<()> {
             report.lines,
             report.files.len()
         );
+        if !report.anchored {
+            eprintln!(
+                "note: this log was written before LLF kept an anchor, so a cut at its end cannot be seen; the next event adds one"
+            );
+        }
         return Ok(());
     }
     if !log.path().exists() {

@@ -1,6 +1,7 @@
 //! `llf config …`
 
-use llf_config::{ConfigFile, KeySource};
+use llf_config::schema::LocalServer;
+use llf_config::{ConfigFile, InstalledComponents, KeySource};
 
 use crate::Context;
 use crate::cli::ConfigCmd;
@@ -8,16 +9,36 @@ use crate::output;
 
 pub(crate) async fn run(ctx: &Context, cmd: ConfigCmd) -> anyhow::Result<()> {
     match cmd {
-        ConfigCmd::Init { force } => {
-            let file = ConfigFile::init(ctx.cli_config.as_deref(), &ctx.env, force)?;
+        ConfigCmd::Init {
+            force,
+            llama_server,
+            model,
+            onnxruntime,
+            embed_model,
+        } => {
+            let components = InstalledComponents {
+                llama_server,
+                model,
+                onnxruntime,
+                embed_model,
+            };
+            let file =
+                ConfigFile::init_with(ctx.cli_config.as_deref(), &ctx.env, force, components)?;
             eprintln!("wrote {}", file.path().display());
             if let Some(server) = file.config().server(None) {
                 eprintln!("  llama-server: {}", server.llama_server_path.display());
                 match server.model_file() {
                     Some(m) => eprintln!("  model:        {}", m.display()),
                     None => eprintln!(
-                        "  model:        none yet: run scripts/setup.sh, or set local_llm_servers[0].model_path"
+                        "  model:        none yet: pass --model PATH, or set local_llm_servers[0].model_path"
                     ),
+                }
+                let default_port = LocalServer::default().port;
+                if server.port != default_port {
+                    eprintln!(
+                        "  port:         {} (port {default_port} is already in use)",
+                        server.port
+                    );
                 }
             }
             output::line(file.path().display())?;
@@ -39,8 +60,8 @@ pub(crate) async fn run(ctx: &Context, cmd: ConfigCmd) -> anyhow::Result<()> {
             output::json(&file.redacted())?;
         }
         ConfigCmd::Path { all } => {
-            let file = ctx.config()?;
             if all {
+                let file = ctx.config()?;
                 let paths = serde_json::to_value(file.paths())?;
                 if let Some(map) = paths.as_object() {
                     for (k, v) in map {
@@ -48,7 +69,8 @@ pub(crate) async fn run(ctx: &Context, cmd: ConfigCmd) -> anyhow::Result<()> {
                     }
                 }
             } else {
-                output::line(file.path().display())?;
+                // The path of a file that does not exist yet is a fine answer here.
+                output::line(ConfigFile::locate(ctx.cli_config.as_deref(), &ctx.env)?.display())?;
             }
         }
         ConfigCmd::Validate { file } => {
@@ -81,8 +103,11 @@ pub(crate) async fn run(ctx: &Context, cmd: ConfigCmd) -> anyhow::Result<()> {
             let mut file = ctx.config()?.clone();
             file.set(&key, &value)?;
             file.save()?;
-            let shown = file.get(&key)?;
-            eprintln!("set {key} = {shown} in {}", file.path().display());
+            // A key set to null is unset and has no value to show.
+            match file.get(&key) {
+                Ok(shown) => eprintln!("set {key} = {shown} in {}", file.path().display()),
+                Err(_) => eprintln!("unset {key} in {}", file.path().display()),
+            }
         }
     }
     Ok(())

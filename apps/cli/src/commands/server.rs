@@ -73,10 +73,13 @@ pub(crate) async fn start_with_spinner(
     name: Option<&str>,
 ) -> anyhow::Result<llf_runtime::server::ServerState> {
     let server = rt.servers().server(name)?.name.clone();
-    if let ServerStatus::Running(s) = rt.servers().status(&server).await? {
-        return Ok(s);
-    }
-    if std::io::stderr().is_terminal() {
+    // A running server needs no spinner, but still goes through `start`: another process may be
+    // starting it, and `start` waits until it is ready.
+    let running = matches!(
+        rt.servers().status(&server).await?,
+        ServerStatus::Running(_)
+    );
+    if std::io::stderr().is_terminal() && !running {
         let spinner = StartSpinner::new(&server);
         let result = rt
             .servers()

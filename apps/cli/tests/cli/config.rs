@@ -6,7 +6,7 @@ use serde_json::json;
 use crate::{Sandbox, read_json, stdout_of};
 
 #[test]
-fn init_writes_a_private_config_pointing_at_the_dev_cache() {
+fn init_writes_a_private_config_pointing_at_the_installed_components() {
     let sb = Sandbox::new();
     let cache = sb.dir.path().join("dev");
     for f in ["bin/llama-server", "models/SmolLM2-135M-Instruct.Q4_1.gguf"] {
@@ -15,8 +15,11 @@ fn init_writes_a_private_config_pointing_at_the_dev_cache() {
     }
     let out = sb
         .llf()
-        .env("LLF_DEV_CACHE", &cache)
-        .args(["config", "init"])
+        .env("LLF_LLAMA_SERVER", cache.join("bin/llama-server"))
+        .arg("config")
+        .arg("init")
+        .arg("--model")
+        .arg(cache.join("models/SmolLM2-135M-Instruct.Q4_1.gguf"))
         .assert()
         .success()
         .get_output()

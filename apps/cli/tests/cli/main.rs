@@ -10,6 +10,7 @@ mod import_and_damage;
 mod memory;
 mod misc;
 mod model;
+mod robustness;
 mod saved_chat;
 mod template;
 mod tool;
@@ -45,6 +46,18 @@ impl Sandbox {
 
     pub(crate) fn llf(&self) -> Command {
         let mut cmd = Command::cargo_bin("llf").unwrap();
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("LLF_HOME", self.home())
+            .env("LLF_DEV_CACHE", self.dir.path().join("no-dev-cache"));
+        cmd
+    }
+
+    /// The same isolated `llf` as [`Sandbox::llf`], as a `std` command that can run in the
+    /// background.
+    pub(crate) fn std_llf(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("llf"));
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.dir.path())

@@ -394,17 +394,6 @@ fn trash_lists_restores_and_purges_deleted_memories() {
         .failure();
 }
 
-/// The same isolated `llf` as `Sandbox::llf`, as a `std` command that can run in the background.
-fn std_llf(sb: &Sandbox) -> std::process::Command {
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("llf"));
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", sb.dir.path())
-        .env("LLF_HOME", sb.home())
-        .env("LLF_DEV_CACHE", sb.dir.path().join("no-dev-cache"));
-    cmd
-}
-
 /// A JSON-lines file of `n` memories with ids `{prefix}-{i}`.
 fn jsonl(sb: &Sandbox, prefix: &str, n: usize) -> std::path::PathBuf {
     let path = sb.dir.path().join(format!("{prefix}.jsonl"));
@@ -423,7 +412,7 @@ fn two_processes_writing_at_once_both_succeed() {
     let a = jsonl(&sb, "alpha", 20_000);
     let b = jsonl(&sb, "beta", 20_000);
     let spawn = |file: &std::path::Path| {
-        std_llf(&sb)
+        sb.std_llf()
             .args(["memory", "import", file.to_str().unwrap(), "--json"])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -465,7 +454,8 @@ fn a_writer_killed_mid_import_loses_nothing_committed() {
     sb.llf().args(["memory", "list"]).assert().success();
     let n = 200_000;
     let file = jsonl(&sb, "gamma", n);
-    let mut child = std_llf(&sb)
+    let mut child = sb
+        .std_llf()
         .args(["memory", "import", file.to_str().unwrap()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())

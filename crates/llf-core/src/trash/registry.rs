@@ -1,11 +1,11 @@
 //! The trash registry file, its lock, and the recovery of moves a crash interrupted.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::{TrashItem, mover};
+use crate::fs::FileLock;
 use crate::{Error, Result};
 
 const REGISTRY_FILE: &str = "trash_registry.json";
@@ -44,22 +44,14 @@ struct RegistryFile {
 pub(super) struct Registry {
     dir: PathBuf,
     file: RegistryFile,
-    _lock: File,
+    _lock: FileLock,
 }
 
 impl Registry {
     /// Locks the trash, loads the registry and completes or undoes any interrupted move.
     pub(super) fn open(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir.join(ITEMS_DIR)).map_err(|e| Error::io("creating", dir, e))?;
-        let lock_path = dir.join(LOCK_FILE);
-        let lock = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| Error::io("opening", &lock_path, e))?;
-        lock.lock()
-            .map_err(|e| Error::io("locking", &lock_path, e))?;
+        let lock = FileLock::acquire(&dir.join(LOCK_FILE))?;
 
         let path = dir.join(REGISTRY_FILE);
         let file = match std::fs::read(&path) {

@@ -23,6 +23,7 @@ pub use events::{ChatEvent, Completion, Metrics, Usage};
 
 use crate::profile::{ProfileLog, ProfileRecord};
 use crate::queue::{QueuePermit, RequestQueue};
+use crate::server::ServerState;
 use crate::{Result, RuntimeError};
 use events::{Accumulator, tokens_per_second};
 
@@ -107,6 +108,8 @@ pub struct ChatClient {
     client: async_openai::Client<OpenAIConfig>,
     queue: RequestQueue,
     profile: Option<ProfileLog>,
+    /// The local server behind the endpoint, to tell a dead server from a network failure.
+    server: Option<ServerState>,
 }
 
 impl std::fmt::Debug for ChatClient {
@@ -141,7 +144,15 @@ impl ChatClient {
             client,
             queue,
             profile: None,
+            server: None,
         }
+    }
+
+    /// Names the local server behind the endpoint: when a request fails because that server is
+    /// gone, the error is [`RuntimeError::ServerStopped`] with the server's last log lines.
+    pub fn with_server(mut self, state: ServerState) -> Self {
+        self.server = Some(state);
+        self
     }
 
     /// Records every request in `log`.
@@ -174,7 +185,7 @@ impl ChatClient {
         let call = chat.create_byot::<_, wire::Response>(wire);
         let outcome = match tokio::time::timeout(self.spec.timeout, call).await {
             Err(_) => Err(self.timeout_error()),
-            Ok(Err(e)) => Err(self.request_error(e)),
+            Ok(Err(e)) => Err(self.explain(self.request_error(e)).await),
             Ok(Ok(resp)) => Ok(resp),
         };
         let total = sent.elapsed();
@@ -239,7 +250,7 @@ impl ChatClient {
         let call = chat.create_stream_byot::<_, wire::Response>(wire);
         let inner = match tokio::time::timeout(self.spec.timeout, call).await {
             Err(_) => return Err(self.timeout_error()),
-            Ok(Err(e)) => return Err(self.request_error(e)),
+            Ok(Err(e)) => return Err(self.explain(self.request_error(e)).await),
             Ok(Ok(s)) => s,
         };
         let state = StreamState {
@@ -291,9 +302,17 @@ impl ChatClient {
                 endpoint,
                 detail: format!("{err} in {}", body.chars().take(200).collect::<String>()),
             },
-            OpenAIError::StreamError(s) => RuntimeError::Malformed {
-                endpoint,
-                detail: s.to_string(),
+            // eventsource's transport errors arrive as text; they mean the connection broke.
+            OpenAIError::StreamError(s) => match *s {
+                async_openai::error::StreamError::EventStream(detail)
+                    if detail.contains("Transport") =>
+                {
+                    RuntimeError::ConnectionLost { endpoint, detail }
+                }
+                other => RuntimeError::Malformed {
+                    endpoint,
+                    detail: other.to_string(),
+                },
             },
             OpenAIError::Reqwest(err) => {
                 let status = err.status().map(|s| s.as_u16());
@@ -314,6 +333,35 @@ impl ChatClient {
                 status: None,
             },
         }
+    }
+
+    /// Turns a failure that a dead local server explains into [`RuntimeError::ServerStopped`].
+    /// HTTP errors and timeouts come from a living server and stay as they are.
+    async fn explain(&self, error: RuntimeError) -> RuntimeError {
+        let Some(server) = &self.server else {
+            return error;
+        };
+        let may_be_dead = matches!(
+            error,
+            RuntimeError::ConnectionLost { .. }
+                | RuntimeError::Malformed { .. }
+                | RuntimeError::Request { status: None, .. }
+        );
+        if !may_be_dead {
+            return error;
+        }
+        // The connection breaks while the process exits, a moment before /proc shows it gone.
+        for _ in 0..10 {
+            if !server.is_alive() {
+                return RuntimeError::ServerStopped {
+                    name: server.name.clone(),
+                    log: server.log_file.clone(),
+                    tail: server.log_tail(15),
+                };
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        error
     }
 
     fn record(
@@ -404,6 +452,7 @@ impl StreamState {
                 }
                 Ok(Some(Err(e))) => {
                     let error = self.client.request_error(e);
+                    let error = self.client.explain(error).await;
                     return Some((self.fail(error), self));
                 }
                 Ok(None) if self.chunks == 0 => {
@@ -413,7 +462,24 @@ impl StreamState {
                         detail: "the server sent no streamed events; is it OpenAI-compatible?"
                             .into(),
                     };
+                    let error = self.client.explain(error).await;
                     return Some((self.fail(error), self));
+                }
+                // An answer cut short without a finish reason: a local server that died says why.
+                Ok(None)
+                    if self.acc.completion.finish_reason.is_none()
+                        && self.client.server.is_some() =>
+                {
+                    let cut = RuntimeError::ConnectionLost {
+                        endpoint: self.client.spec.base_url.clone(),
+                        detail: "the stream ended before the answer was complete".into(),
+                    };
+                    let error = self.client.explain(cut).await;
+                    if matches!(error, RuntimeError::ServerStopped { .. }) {
+                        return Some((self.fail(error), self));
+                    }
+                    let completion = self.finish(true);
+                    return Some((ChatEvent::Done(completion), self));
                 }
                 Ok(None) => {
                     let completion = self.finish(true);

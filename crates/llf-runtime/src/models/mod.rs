@@ -10,7 +10,7 @@ use llf_config::{Config, Paths};
 use llf_core::trash::{ItemType, Trash, TrashItem};
 use serde::Serialize;
 
-pub use gguf::{GgufInfo, read_info};
+pub use gguf::{GgufInfo, read_info, read_info_from};
 pub use hub::{DownloadProgress, HubFile, ModelHub, sha256_of};
 
 use crate::{Result, RuntimeError};

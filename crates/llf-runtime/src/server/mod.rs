@@ -165,7 +165,11 @@ impl ServerManager {
         progress: impl Fn(StartPhase),
     ) -> Result<ServerState> {
         let server = self.server(name)?.clone();
+        // One start per server at a time, across processes: a second caller waits here until the
+        // first one's server is ready (or its start failed), then uses it (or tries itself).
+        let _starting = self.start_lock(&server).await?;
         if let ServerStatus::Running(s) = self.status(&server.name).await? {
+            self.wait_healthy(&server, &s).await?;
             return Ok(s);
         }
         let binary = process::find_executable(&server.llama_server_path)?;
@@ -190,6 +194,11 @@ impl ServerManager {
             .append(true)
             .open(&log_path)
             .map_err(|e| RuntimeError::io("opening", &log_path, e))?;
+        // Errors quote this start's log lines only, not those an earlier failed start left.
+        let log_offset = log
+            .metadata()
+            .map_err(|e| RuntimeError::io("opening", &log_path, e))?
+            .len();
         {
             use std::io::Write;
             let _ = writeln!(
@@ -228,6 +237,7 @@ impl ServerManager {
             model: model.clone(),
             started_at: chrono::Utc::now(),
             log_file: log_path.clone(),
+            log_offset,
         };
         state::write(&self.state_dir, &st)?;
         self.children
@@ -264,7 +274,7 @@ impl ServerManager {
                     name: server.name.clone(),
                     status,
                     log: st.log_file.clone(),
-                    tail: process::tail(&st.log_file, 15),
+                    tail: st.log_tail(15),
                 });
             }
             match self
@@ -312,6 +322,62 @@ impl ServerManager {
             });
         }
         Ok(())
+    }
+
+    /// Takes the start lock of `server`, waiting (without blocking a thread) while another caller
+    /// or process starts it, for at most its start-up timeout plus a margin.
+    async fn start_lock(&self, server: &LocalServer) -> Result<llf_core::fs::FileLock> {
+        let path = state::start_lock(&self.state_dir, &server.name);
+        let deadline = Instant::now() + Duration::from_secs(server.startup_timeout + 30);
+        loop {
+            if let Some(lock) = llf_core::fs::FileLock::try_acquire(&path)? {
+                return Ok(lock);
+            }
+            if Instant::now() > deadline {
+                return Err(RuntimeError::StartTimeout {
+                    name: server.name.clone(),
+                    secs: server.startup_timeout,
+                    log: self.log_file(&server.name),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until a server that is already running answers `/health` with 200 (not 503 while
+    /// its model loads): a server started by another process may still be loading.
+    async fn wait_healthy(&self, server: &LocalServer, st: &ServerState) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(server.startup_timeout);
+        let health = format!("{}/health", st.root_url());
+        loop {
+            let ok = self
+                .http
+                .get(&health)
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if ok {
+                return Ok(());
+            }
+            if !st.is_alive() {
+                state::remove(&self.state_dir, &server.name)?;
+                return Err(RuntimeError::ServerDied {
+                    name: server.name.clone(),
+                    status: "exited".into(),
+                    log: st.log_file.clone(),
+                    tail: st.log_tail(15),
+                });
+            }
+            if Instant::now() > deadline {
+                return Err(RuntimeError::StartTimeout {
+                    name: server.name.clone(),
+                    secs: server.startup_timeout,
+                    log: st.log_file.clone(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// The exit status of a child this manager started, if it has exited.
@@ -410,9 +476,11 @@ pub fn parse_props(v: &serde_json::Value) -> Option<ServerProps> {
     })
 }
 
-/// The command line for a server: model, host, port, then `server_params` (`true` → bare flag,
-/// `false`/`null` → omitted). `--host`/`--port` in `server_params` are ignored: the typed fields
-/// already carry them.
+/// The command line for a server: model, host, port, threads, then `server_params` (`true` → bare
+/// flag, `false`/`null` → omitted). `--host`/`--port` in `server_params` are ignored: the typed
+/// fields already carry them. Threads are `server.threads`, else the physical cores that are
+/// free (llama-server's own default, every physical core, collapses on a loaded or quota-limited
+/// machine), unless `server_params` sets `--threads`/`-t` itself.
 pub fn launch_args(server: &LocalServer, model: &std::path::Path) -> Vec<String> {
     let mut args = vec![
         "-m".to_owned(),
@@ -422,6 +490,14 @@ pub fn launch_args(server: &LocalServer, model: &std::path::Path) -> Vec<String>
         "--port".to_owned(),
         server.port.to_string(),
     ];
+    let params_set_threads = ["--threads", "-t"]
+        .iter()
+        .any(|f| server.server_params.contains_key(*f));
+    if !params_set_threads {
+        let threads = server.threads.unwrap_or_else(process::default_threads);
+        tracing::debug!(server = %server.name, threads, "llama-server threads");
+        args.extend(["--threads".to_owned(), threads.to_string()]);
+    }
     for (flag, value) in &server.server_params {
         if flag == "--host" || flag == "--port" {
             continue;
@@ -456,6 +532,7 @@ mod tests {
             .insert("--port".into(), serde_json::json!(9999));
         s.server_params
             .insert("--alias".into(), serde_json::json!("smol"));
+        s.threads = Some(3);
         let args = launch_args(&s, std::path::Path::new("/m.gguf"));
         assert_eq!(
             args,
@@ -466,6 +543,8 @@ mod tests {
                 "127.0.0.1",
                 "--port",
                 "8123",
+                "--threads",
+                "3",
                 "--ctx-size",
                 "2048",
                 "--jinja",
@@ -473,6 +552,24 @@ mod tests {
                 "smol"
             ]
         );
+    }
+
+    #[test]
+    fn threads_default_to_the_machine_and_server_params_win() {
+        let s = LocalServer::default();
+        let args = launch_args(&s, std::path::Path::new("/m.gguf"));
+        let at = args.iter().position(|a| a == "--threads").unwrap();
+        let threads: usize = args[at + 1].parse().unwrap();
+        assert!(threads >= 1);
+
+        let mut s = LocalServer {
+            threads: Some(3),
+            ..LocalServer::default()
+        };
+        s.server_params.insert("-t".into(), serde_json::json!(1));
+        let args = launch_args(&s, std::path::Path::new("/m.gguf"));
+        assert!(!args.contains(&"--threads".to_owned()), "{args:?}");
+        assert_eq!(args.iter().filter(|a| *a == "-t").count(), 1);
     }
 
     #[test]

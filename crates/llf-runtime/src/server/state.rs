@@ -25,6 +25,9 @@ pub struct ServerState {
     pub started_at: DateTime<Utc>,
     /// Its log file.
     pub log_file: PathBuf,
+    /// Where this start's output begins in the log file (earlier starts wrote what precedes it).
+    #[serde(default)]
+    pub log_offset: u64,
 }
 
 impl ServerState {
@@ -32,6 +35,11 @@ impl ServerState {
     /// names our model (a recycled pid would not).
     pub fn is_alive(&self) -> bool {
         super::process::is_alive(self.pid, &self.model.display().to_string())
+    }
+
+    /// The last `n` lines this server wrote to its log since it started.
+    pub fn log_tail(&self, n: usize) -> String {
+        super::process::tail(&self.log_file, self.log_offset, n)
     }
 
     /// `http://host:port`.
@@ -43,6 +51,11 @@ impl ServerState {
         };
         format!("http://{host}:{}", self.port)
     }
+}
+
+/// The lock held while a server starts, so only one process starts it (`<state>/servers/<name>.start.lock`).
+pub(super) fn start_lock(state_dir: &Path, name: &str) -> PathBuf {
+    dir(state_dir).join(format!("{name}.start.lock"))
 }
 
 pub(super) fn dir(state_dir: &Path) -> PathBuf {

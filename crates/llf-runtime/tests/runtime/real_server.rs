@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use llf_runtime::server::{RestartPolicy, ServerStatus, StartPhase, Supervisor, SupervisorEvent};
-use llf_runtime::{ChatEvent, ChatRequest, Runtime, Target};
+use llf_runtime::{ChatEvent, ChatRequest, Runtime, RuntimeError, Target};
 
 use crate::{local_config, pid_alive};
 
@@ -212,4 +212,89 @@ async fn a_dropped_test_home_reaps_a_server_left_running() {
     assert!(!pid_alive(st.pid), "the reaper did not kill the server");
     // Reap our own child (its state file went with the home).
     assert!(!rt.servers().stop("left").await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_cold_starts_at_once_share_one_ready_server() {
+    // `llf chat hi & llf chat hi` with no server running: two processes (two Runtimes here) start
+    // the same server at the same moment.
+    let dir = llf_testkit::components::TestHome::new();
+    // No retries: a request to a server still loading its model fails at once with HTTP 503.
+    let file = local_config(
+        dir.path(),
+        &["cold"],
+        serde_json::json!({"llm_endpoint": {"max_retries": 0}}),
+    );
+    let one = Runtime::new(file.config(), file.paths());
+    let two = Runtime::new(file.config(), file.paths());
+    let (a, b) = tokio::join!(
+        one.connect(&Target::Default, |_| {}),
+        two.connect(&Target::Default, |_| {})
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let (sa, sb) = (a.server.clone().unwrap(), b.server.clone().unwrap());
+    assert_eq!(sa.pid, sb.pid, "one server for both");
+    // Both connected to a loaded server: each read its context window from /props.
+    assert_eq!(a.limit.as_ref().map(|l| l.context_size), Some(2048));
+    assert_eq!(b.limit.as_ref().map(|l| l.context_size), Some(2048));
+    // Both may use it at once: neither sees 503 "Loading model".
+    let hi = || ChatRequest::new(vec![llf_core::chat::ChatMessage::user("Say hi.")]);
+    let (ra, rb) = tokio::join!(a.client.complete(hi()), b.client.complete(hi()));
+    ra.unwrap();
+    rb.unwrap();
+    one.servers().stop("cold").await.unwrap();
+    two.servers().stop("cold").await.unwrap();
+    assert!(!pid_alive(sa.pid));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_mid_answer_is_reported_as_stopped_with_its_log() {
+    let dir = llf_testkit::components::TestHome::new();
+    let file = local_config(
+        dir.path(),
+        &["dies"],
+        serde_json::json!({"inference_params": {"max_tokens": 400}}),
+    );
+    // Lines an earlier start left in the log must not be quoted.
+    let log = file.paths().logs.join("server-dies.log");
+    std::fs::create_dir_all(log.parent().unwrap()).unwrap();
+    std::fs::write(&log, "LEFT-BY-AN-EARLIER-START\n").unwrap();
+    let rt = Runtime::new(file.config(), file.paths());
+    let conn = rt.connect(&Target::Default, |_| {}).await.unwrap();
+    let pid = conn.server.as_ref().unwrap().pid;
+    let session = rt.session(&conn, rt.prompt_builder());
+    let prompt = session
+        .prepare("Count from 1 to 500, one number per line.")
+        .await
+        .unwrap();
+    let mut stream = session.stream(&prompt).await.unwrap();
+    let mut killed = false;
+    let mut last = None;
+    while let Some(ev) = stream.next().await {
+        if matches!(ev, ChatEvent::Token(_)) && !killed {
+            nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            )
+            .unwrap();
+            killed = true;
+        }
+        last = Some(ev);
+    }
+    match last {
+        Some(ChatEvent::Error { error, .. }) => {
+            let RuntimeError::ServerStopped { name, tail, .. } = &error else {
+                panic!("expected ServerStopped, got {error:?}: {error}")
+            };
+            assert_eq!(name, "dies");
+            assert!(
+                error.to_string().contains("llf server start dies"),
+                "{error}"
+            );
+            assert!(!tail.is_empty());
+            assert!(!tail.contains("LEFT-BY-AN-EARLIER-START"), "{tail}");
+        }
+        other => panic!("the answer must end in an error, got {other:?}"),
+    }
+    rt.servers().stop("dies").await.unwrap();
 }

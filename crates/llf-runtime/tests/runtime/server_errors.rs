@@ -183,3 +183,37 @@ async fn a_crash_loop_is_reported_instead_of_retried_forever() {
         None
     );
 }
+
+#[tokio::test]
+async fn a_failed_start_quotes_only_its_own_log_lines() {
+    let dir = llf_testkit::components::TestHome::new();
+    let marker = dir.path().join("started-once");
+    let fake = script(
+        dir.path(),
+        "llama-server",
+        &format!(
+            "if [ -e {m} ]; then echo 'second start: bad flag' >&2; else touch {m}; echo 'first start: out of memory' >&2; fi\nexit 3",
+            m = marker.display()
+        ),
+    );
+    let file = local_config(
+        dir.path(),
+        &["d"],
+        json!({"local_llm_servers": [{"name": "d", "llama_server_path": fake, "model_path": components::model(), "port": components::free_port()}]}),
+    );
+    let rt = Runtime::new(file.config(), file.paths());
+    let first = rt.servers().start(Some("d"), |_| {}).await.unwrap_err();
+    assert!(first.to_string().contains("first start"), "{first}");
+    let second = rt.servers().start(Some("d"), |_| {}).await.unwrap_err();
+    let RuntimeError::ServerDied { tail, log, .. } = &second else {
+        panic!("{second}")
+    };
+    assert!(tail.contains("second start: bad flag"), "{tail}");
+    assert!(
+        !tail.contains("first start"),
+        "an earlier start's lines: {tail}"
+    );
+    // The log itself keeps both.
+    let all = std::fs::read_to_string(log).unwrap();
+    assert!(all.contains("first start") && all.contains("second start"));
+}

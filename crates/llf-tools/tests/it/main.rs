@@ -6,6 +6,7 @@ mod mcp;
 mod policy;
 mod sandbox;
 mod scaffold;
+mod state_files;
 mod validation;
 
 use std::path::{Path, PathBuf};
