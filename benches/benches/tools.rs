@@ -6,19 +6,19 @@
 #![allow(missing_docs, clippy::unwrap_used, clippy::print_stdout)] // bench harness code
 
 use std::io::Write;
-use std::path::Path;
 use std::process::{Command, Stdio};
 
 use llf_benches::{measure, report};
 use llf_core::tool::{ToolExecutor, ToolInvocation};
-use llf_tools::{BUILTIN_TOOLS_DIR, ToolRegistry, ToolSet};
+use llf_tools::{ToolRegistry, ToolSet, builtin};
 
 const ARGS: &str = r#"{"expression": "2 * (3 + 4)"}"#;
 
 fn main() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let home = tempfile::tempdir().unwrap();
-    let program = Path::new(BUILTIN_TOOLS_DIR).join("calculator/run");
+    let builtin = builtin::install(&home.path().join("builtin")).unwrap();
+    let program = builtin.join("calculator/run");
 
     let baseline = measure(40, || {
         let mut child = Command::new(&program)
@@ -39,9 +39,7 @@ fn main() {
     // A user copy of the calculator without its rate limit, which a tight loop would hit.
     let user = home.path().join("tools");
     let mut tools = ToolSet::load(&user, None).unwrap();
-    tools
-        .import(&Path::new(BUILTIN_TOOLS_DIR).join("calculator"))
-        .unwrap();
+    tools.import(&builtin.join("calculator")).unwrap();
     let cfg = user.join("calculator/config.json");
     let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&cfg).unwrap()).unwrap();
     v.as_object_mut().unwrap().remove("rate_limit");

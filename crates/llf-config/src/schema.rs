@@ -490,11 +490,13 @@ pub struct ToolsSettings {
     /// Directories that path arguments (e.g. `file_access`'s `path`) must stay inside after `..`
     /// and symlinks are resolved. Empty: tools get no file access.
     pub allowed_roots: Vec<PathBuf>,
-    /// The repository's built-in tools directory. Unset: the `tools/` directory LLF was built from.
+    /// A directory of built-in tools to use instead of the ones shipped inside LLF.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub builtin_dir: Option<PathBuf>,
     /// Rounds of tool calls the model may make before it must answer.
     pub max_tool_rounds: u32,
+    /// Ask before the `memory_store` tool writes long-term memory.
+    pub approve_memory_writes: bool,
     /// Run the calls of one model turn in parallel.
     pub parallel_calls: bool,
     /// Size in KiB at which the audit log is rotated.
@@ -547,6 +549,7 @@ impl Default for ToolsSettings {
             allowed_roots: Vec::new(),
             builtin_dir: None,
             max_tool_rounds: 5,
+            approve_memory_writes: true,
             parallel_calls: true,
             audit_max_kb: 10 * 1024,
             audit_keep_files: 5,

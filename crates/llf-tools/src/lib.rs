@@ -2,8 +2,8 @@
 //! sandbox for external tool programs, per-tool rate limits, approval and a tamper-evident audit
 //! log.
 //!
-//! - [`ToolSet`]: the tools found in the user's tools directory and the repository's built-in
-//!   `tools/` ([`BUILTIN_TOOLS_DIR`]), plus [`NativeTool`]s registered in process. Each external
+//! - [`ToolSet`]: the tools found in the user's tools directory and the built-in tools embedded in
+//!   LLF ([`builtin::install`] unpacks them), plus [`NativeTool`]s registered in process. Each external
 //!   tool is a directory with `config.json`, `tool_definition.json` (an OpenAI function definition)
 //!   and a program that reads JSON arguments on stdin and prints one JSON object
 //!   (`{"success": true, "result": …}` or `{"success": false, "error": …}`); Python-era
@@ -20,11 +20,12 @@
 //!
 //! ```
 //! use llf_core::tool::{ToolExecutor, ToolInvocation};
-//! use llf_tools::{BUILTIN_TOOLS_DIR, ToolRegistry, ToolSet};
+//! use llf_tools::{ToolRegistry, ToolSet, builtin};
 //! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> llf_tools::Result<()> {
-//! let user_dir = tempfile::tempdir().map_err(|e| llf_tools::ToolError::Refused(e.to_string()))?;
-//! let mut tools = ToolSet::load(user_dir.path(), Some(BUILTIN_TOOLS_DIR.as_ref()))?;
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let home = tempfile::tempdir()?;
+//! let builtin = builtin::install(&home.path().join("builtin"))?;
+//! let mut tools = ToolSet::load(&home.path().join("tools"), Some(&builtin))?;
 //! tools.set_enabled("calculator", true)?;
 //! let registry = ToolRegistry::builder(tools).build();
 //! let call = ToolInvocation {
@@ -42,6 +43,7 @@
 
 pub mod approval;
 pub mod audit;
+pub mod builtin;
 mod error;
 mod executor;
 pub mod manifest;
@@ -57,6 +59,4 @@ pub mod validate;
 
 pub use error::{Result, ToolError};
 pub use executor::{ToolRegistry, ToolRegistryBuilder, execute_batch};
-pub use registry::{
-    BUILTIN_TOOLS_DIR, LoadProblem, NativeTool, ToolEntry, ToolKind, ToolSet, ToolSource,
-};
+pub use registry::{LoadProblem, NativeTool, ToolEntry, ToolKind, ToolSet, ToolSource};

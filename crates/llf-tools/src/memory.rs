@@ -18,6 +18,7 @@ const MAX_CONTENT: u64 = 4000;
 #[derive(Debug, Clone)]
 pub struct MemoryStoreTool {
     memory: MemoryContext,
+    approval: bool,
 }
 
 /// Searches every enabled memory store.
@@ -26,11 +27,13 @@ pub struct MemorySearchTool {
     memory: MemoryContext,
 }
 
-/// Both memory tools over one memory.
-pub fn memory_tools(memory: MemoryContext) -> Vec<Arc<dyn NativeTool>> {
+/// Both memory tools over one memory. With `approve_writes`, every `memory_store` call asks the
+/// user first: a model should not change long-term memory behind the user's back.
+pub fn memory_tools(memory: MemoryContext, approve_writes: bool) -> Vec<Arc<dyn NativeTool>> {
     vec![
         Arc::new(MemoryStoreTool {
             memory: memory.clone(),
+            approval: approve_writes,
         }),
         Arc::new(MemorySearchTool { memory }),
     ]
@@ -51,6 +54,10 @@ impl NativeTool for MemoryStoreTool {
                 "required": ["content"]
             }),
         }
+    }
+
+    fn requires_approval(&self) -> bool {
+        self.approval
     }
 
     async fn call(&self, arguments: Value) -> Result<Value, String> {

@@ -15,9 +15,6 @@ use serde_json::Value;
 use crate::error::{Result, ToolError};
 use crate::manifest::{ToolManifest, is_valid_name};
 
-/// The repository's `tools/` directory, as found at build time.
-pub const BUILTIN_TOOLS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tools");
-
 /// A tool implemented in Rust and run in-process (no sandbox; validation, approval, rate limits
 /// and audit still apply).
 #[async_trait::async_trait]

@@ -13,21 +13,20 @@ use crate::{Llf, Result};
 
 impl Llf {
     /// The directory of the built-in tools: `tools.builtin_dir` when configured, else the tools
-    /// shipped with LLF.
-    pub fn builtin_tools_dir(&self) -> Option<PathBuf> {
+    /// shipped inside LLF, unpacked once under the cache directory.
+    pub fn builtin_tools_dir(&self) -> Result<PathBuf> {
         match &self.config().tools.builtin_dir {
-            Some(d) => Some(d.clone()),
-            None => Some(PathBuf::from(llf_tools::BUILTIN_TOOLS_DIR)).filter(|p| p.is_dir()),
+            Some(d) => Ok(d.clone()),
+            None => Ok(llf_tools::builtin::install(
+                &self.locations().builtin_tools(),
+            )?),
         }
     }
 
     /// The external tools: the built-in ones and the user's (user wins). Tool directories that
     /// cannot be loaded are logged as warnings and listed in [`ToolSet::problems`].
     pub fn tool_set(&self) -> Result<ToolSet> {
-        let set = ToolSet::load(
-            &self.locations().tools(),
-            self.builtin_tools_dir().as_deref(),
-        )?;
+        let set = ToolSet::load(&self.locations().tools(), Some(&self.builtin_tools_dir()?))?;
         for p in set.problems() {
             tracing::warn!(dir = %p.dir.display(), "{}", p.message);
         }
@@ -44,7 +43,8 @@ impl Llf {
         if let Some(store) = self.memory_if_exists().await? {
             let memory =
                 llf_memory::MemoryContext::new(store.clone(), self.config().memory.clone());
-            for tool in llf_tools::memory::memory_tools(memory) {
+            let approve = self.config().tools.approve_memory_writes;
+            for tool in llf_tools::memory::memory_tools(memory, approve) {
                 set.register_native(tool);
             }
         }

@@ -5,12 +5,11 @@
 //! Run: `cargo run -p example-tools-basics`
 #![allow(clippy::print_stdout)] // an example prints what it does
 
-use std::path::Path;
 use std::sync::Arc;
 
 use llf_core::tool::{ToolExecutor, ToolInvocation, ToolSpec};
 use llf_tools::audit::AuditLog;
-use llf_tools::{BUILTIN_TOOLS_DIR, NativeTool, ToolRegistry, ToolSet, execute_batch};
+use llf_tools::{NativeTool, ToolRegistry, ToolSet, builtin, execute_batch};
 use serde_json::{Value, json};
 
 /// An in-process tool: no subprocess, but the same validation, rate limits and audit.
@@ -47,11 +46,9 @@ fn call(id: &str, name: &str, args: Value) -> ToolInvocation {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let home = tempfile::tempdir()?;
-    // 1. The repository's built-in tools plus an (empty) user tools directory.
-    let mut tools = ToolSet::load(
-        &home.path().join("tools"),
-        Some(Path::new(BUILTIN_TOOLS_DIR)),
-    )?;
+    // 1. The built-in tools (unpacked from the binary) plus an (empty) user tools directory.
+    let builtin = builtin::install(&home.path().join("builtin"))?;
+    let mut tools = ToolSet::load(&home.path().join("tools"), Some(&builtin))?;
     // 2. An in-process tool.
     tools.register_native(Arc::new(WordCount));
     let registry = ToolRegistry::builder(tools)

@@ -465,3 +465,42 @@ fn tools_settings_are_validated() {
     assert!(text.contains("tools.max_tool_rounds"), "{text}");
     assert!(text.contains("tools.mcp_servers[0].command"), "{text}");
 }
+
+#[test]
+fn an_installed_binary_brings_its_builtin_tools_into_a_fresh_home() {
+    // The binary copied elsewhere, as `cargo install` does: the built-in tools come from inside
+    // it, unpacked under the home's cache, not from the source tree it was built in.
+    let sb = Sandbox::new();
+    let bin = sb.dir.path().join("bin/llf");
+    std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
+    std::fs::copy(assert_cmd::cargo::cargo_bin("llf"), &bin).unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(&bin)
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", sb.dir.path())
+            .env("LLF_HOME", sb.home())
+            .current_dir(sb.dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = run(&["tool", "info", "calculator", "--json"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let info: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let dir = info["dir"].as_str().unwrap();
+    assert!(
+        dir.starts_with(sb.home().join("cache").to_str().unwrap()),
+        "{dir}"
+    );
+    let out = run(&[
+        "tool",
+        "run",
+        "calculator",
+        "--args",
+        r#"{"expression": "6 * 7"}"#,
+    ]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["result"], json!(42));
+}

@@ -1,9 +1,6 @@
-//! The built-in tools of the repository's `tools/` directory, run for real.
-
-use std::path::Path;
+//! The built-in tools embedded in llf-tools, run for real.
 
 use llf_core::tool::ToolExecutor;
-use llf_tools::BUILTIN_TOOLS_DIR;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -21,7 +18,8 @@ async fn builtin_tools_load_without_problems() {
 
 #[tokio::test]
 async fn calculator_evaluates_and_refuses_code() {
-    let r = Bench::new().registry();
+    let b = Bench::new();
+    let r = b.registry();
     let out = r
         .execute(&call("calculator", json!({"expression": "2 * (3 + 4)"})))
         .await;
@@ -54,7 +52,8 @@ async fn calculator_evaluates_and_refuses_code() {
 
 #[tokio::test]
 async fn datetime_runs_through_the_python_runner() {
-    let r = Bench::new().registry();
+    let b = Bench::new();
+    let r = b.registry();
     let out = r
         .execute(&call(
             "datetime",
@@ -177,8 +176,7 @@ async fn web_fetch_gets_allowed_pages_with_a_size_cap() {
     // The user's copy of web_fetch, with the loopback server on its allowlist.
     let mut set = b.set();
     let dest = b.tools_dir().join("web_fetch");
-    set.import(&Path::new(BUILTIN_TOOLS_DIR).join("web_fetch"))
-        .unwrap();
+    set.import(&b.builtin().join("web_fetch")).unwrap();
     let cfg_path = dest.join("config.json");
     let mut cfg: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&cfg_path).unwrap()).unwrap();
@@ -233,7 +231,7 @@ async fn memory_tools_store_and_find_facts_in_a_real_database() {
     let memory =
         llf_memory::MemoryContext::new(store, llf_config::schema::MemorySettings::default());
     let mut set = b.set();
-    for t in llf_tools::memory::memory_tools(memory) {
+    for t in llf_tools::memory::memory_tools(memory, false) {
         set.register_native(t);
     }
     let r = llf_tools::ToolRegistry::builder(set)
@@ -258,4 +256,37 @@ async fn memory_tools_store_and_find_facts_in_a_real_database() {
             .await,
     );
     assert!(err.contains("/content"), "{err}");
+}
+
+#[tokio::test]
+async fn memory_writes_need_approval_by_default() {
+    let b = Bench::new();
+    let store = llf_memory::MemoryStore::open(b.dir.path().join("memory.db"))
+        .await
+        .unwrap();
+    let memory = llf_memory::MemoryContext::new(
+        store.clone(),
+        llf_config::schema::MemorySettings::default(),
+    );
+    let approve = llf_config::schema::ToolsSettings::default().approve_memory_writes;
+    assert!(approve);
+    let mut set = b.set();
+    for t in llf_tools::memory::memory_tools(memory.clone(), approve) {
+        set.register_native(t);
+    }
+    // No one to ask (a non-interactive run): the write is refused and nothing is stored.
+    let r = llf_tools::ToolRegistry::builder(set)
+        .work_root(b.work())
+        .build();
+    let out = r
+        .execute(&call("memory_store", json!({"content": "2024-03-01"})))
+        .await;
+    assert!(!out.success);
+    assert!(error_of(&out).contains("did not approve"), "{out:?}");
+    assert!(memory.recall("2024").await.unwrap().is_empty());
+    // Reading needs no approval.
+    let out = r
+        .execute(&call("memory_search", json!({"query": "anything"})))
+        .await;
+    assert!(out.success, "{out:?}");
 }

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use llf_config::schema::ToolSandboxSettings;
 use llf_core::tool::{ToolInvocation, ToolOutcome};
-use llf_tools::{BUILTIN_TOOLS_DIR, ToolRegistry, ToolRegistryBuilder, ToolSet};
+use llf_tools::{ToolRegistry, ToolRegistryBuilder, ToolSet};
 use serde_json::{Value, json};
 
 /// A user tools directory in a temp dir, with helpers to add tools.
@@ -61,7 +61,12 @@ impl Bench {
     }
 
     pub(crate) fn set(&self) -> ToolSet {
-        ToolSet::load(&self.tools_dir(), Some(Path::new(BUILTIN_TOOLS_DIR))).unwrap()
+        ToolSet::load(&self.tools_dir(), Some(&self.builtin())).unwrap()
+    }
+
+    /// The embedded built-in tools, unpacked in this bench's home.
+    pub(crate) fn builtin(&self) -> PathBuf {
+        llf_tools::builtin::install(&self.dir.path().join("builtin")).unwrap()
     }
 
     pub(crate) fn builder(&self) -> ToolRegistryBuilder {
