@@ -527,6 +527,8 @@ pub struct McpServerSettings {
     /// Calls per minute per tool (token bucket); unset: unlimited.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requests_per_minute: Option<u32>,
+    /// Let the server reach the network (it runs in the tool sandbox, without network, otherwise).
+    pub network: bool,
 }
 
 impl Default for McpServerSettings {
@@ -539,6 +541,7 @@ impl Default for McpServerSettings {
             requires_approval: false,
             timeout: 60,
             requests_per_minute: None,
+            network: false,
         }
     }
 }

@@ -1,9 +1,12 @@
 //! Tools served by Model Context Protocol servers over stdio (`rmcp`). Each server declared in
 //! `tools.mcp_servers` is started once; its tools join the registry as [`NativeTool`]s, so they
 //! get the same validation, approval, rate limits and audit as local tools. The server runs as a
-//! long-lived process of the user's choosing, with an environment of only `PATH`, `HOME` and the
-//! variables its entry declares.
+//! long-lived process of the user's choosing in the tool sandbox
+//! ([`crate::sandbox::Sandbox::long_lived`]: `nobody` when LLF runs as root, namespaces, limits, no
+//! network unless its entry says `network: true`), with an environment of only `PATH`, `HOME` and
+//! the variables its entry declares.
 
+use std::ffi::OsString;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,15 +21,15 @@ use serde_json::Value;
 use crate::error::{Result, ToolError};
 use crate::manifest::RateLimitConfig;
 use crate::registry::NativeTool;
-
-/// `PATH` given to MCP servers.
-const SAFE_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+use crate::sandbox::Sandbox;
 
 /// A running MCP server and the tools it offers.
 pub struct McpServer {
     settings: McpServerSettings,
     service: Arc<RunningService<RoleClient, ()>>,
     tools: Vec<rmcp::model::Tool>,
+    /// The server's private working directory, kept while it runs.
+    _work: tempfile::TempDir,
 }
 
 impl std::fmt::Debug for McpServer {
@@ -38,21 +41,51 @@ impl std::fmt::Debug for McpServer {
     }
 }
 
+/// Whether `command` names an executable file: a path, or a name on the sandbox's `PATH`.
+fn program_exists(command: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let runnable = |p: &std::path::Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if command.contains('/') {
+        return runnable(std::path::Path::new(command));
+    }
+    crate::sandbox::SAFE_PATH
+        .split(':')
+        .any(|dir| runnable(&std::path::Path::new(dir).join(command)))
+}
+
 impl McpServer {
-    /// Starts the server, performs the MCP handshake and lists its tools (within `timeout`).
-    pub async fn connect(settings: &McpServerSettings, home: &std::path::Path) -> Result<Self> {
+    /// Starts the server in `sandbox`, performs the MCP handshake and lists its tools (within
+    /// `timeout`).
+    pub async fn connect(settings: &McpServerSettings, sandbox: &Sandbox) -> Result<Self> {
         let refused = |what: String| {
             ToolError::Refused(format!(
                 "mcp server `{}` ({}): {what}",
                 settings.name, settings.command
             ))
         };
-        let mut cmd = tokio::process::Command::new(&settings.command);
-        cmd.args(&settings.args)
-            .env_clear()
-            .env("PATH", SAFE_PATH)
-            .env("HOME", home)
-            .envs(&settings.env);
+        // The launcher would start even when the program does not exist; say so now instead of
+        // failing the handshake.
+        if !program_exists(&settings.command) {
+            return Err(refused(format!(
+                "cannot start it: `{}` is not an executable file (or not on PATH)",
+                settings.command
+            )));
+        }
+        let argv = std::iter::once(&settings.command)
+            .chain(&settings.args)
+            .map(OsString::from)
+            .collect();
+        let env: Vec<(String, String)> = settings
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let (cmd, work) = sandbox
+            .long_lived(argv, &env, settings.network)
+            .await
+            .map_err(|e| refused(format!("cannot prepare its sandbox: {e}")))?;
         let transport =
             TokioChildProcess::new(cmd).map_err(|e| refused(format!("cannot start it: {e}")))?;
         let limit = Duration::from_secs(settings.timeout.max(1));
@@ -69,6 +102,7 @@ impl McpServer {
             settings: settings.clone(),
             service: Arc::new(service),
             tools,
+            _work: work,
         })
     }
 

@@ -86,13 +86,3 @@ pub enum Error {
 
 /// Results of the facade.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-impl Error {
-    #[cfg_attr(not(feature = "tools"), allow(dead_code))] // only the tools wiring creates directories
-    pub(crate) fn io(path: impl Into<std::path::PathBuf>, source: std::io::Error) -> Self {
-        Self::Io {
-            path: path.into(),
-            source,
-        }
-    }
-}

@@ -71,11 +71,6 @@ impl Locations {
         self.paths.cache.join("tool-runs")
     }
 
-    /// The home directory MCP server processes get.
-    pub fn mcp_home(&self) -> PathBuf {
-        self.paths.state.join("mcp-home")
-    }
-
     /// Where the built-in tools shipped inside LLF are unpacked.
     pub fn builtin_tools(&self) -> PathBuf {
         self.paths.cache.join("builtin-tools")

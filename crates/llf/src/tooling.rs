@@ -50,10 +50,9 @@ impl Llf {
         }
         let servers = &self.config().tools.mcp_servers;
         if !servers.is_empty() {
-            let home = self.locations().mcp_home();
-            std::fs::create_dir_all(&home).map_err(|e| crate::Error::io(&home, e))?;
+            let sandbox = self.sandbox();
             for server in servers {
-                match llf_tools::mcp::McpServer::connect(server, &home).await {
+                match llf_tools::mcp::McpServer::connect(server, &sandbox).await {
                     Ok(mcp) => {
                         for tool in mcp.native_tools() {
                             set.register_native(tool);
@@ -66,6 +65,14 @@ impl Llf {
             }
         }
         Ok(set)
+    }
+
+    /// The sandbox external tools, MCP servers and plugins run in, with the configured limits.
+    pub fn sandbox(&self) -> llf_tools::sandbox::Sandbox {
+        llf_tools::sandbox::Sandbox::new(
+            self.config().tool_sandbox.clone(),
+            self.locations().tool_runs(),
+        )
     }
 
     /// The hash-chained audit log of tool activity.

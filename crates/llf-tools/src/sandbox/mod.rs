@@ -27,7 +27,7 @@ pub const PYTHON_RUNNER: &str = include_str!("runner.py");
 /// The uid/gid tools run as when LLF runs as root.
 const NOBODY: u32 = 65534;
 /// `PATH` of the cleared environment.
-const SAFE_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+pub(crate) const SAFE_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 
 /// What the sandbox could set up on this machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,59 +181,13 @@ impl Sandbox {
             }
             chown_tree(work.path())?;
         }
-        let mut full: Vec<OsString> = Vec::new();
-        if drop_root {
-            full.extend(
-                [
-                    "setpriv",
-                    &format!("--reuid={NOBODY}"),
-                    &format!("--regid={NOBODY}"),
-                    "--clear-groups",
-                    "--",
-                ]
-                .map(OsString::from),
-            );
-        }
-        if use_ns {
-            full.extend(["unshare", "--user", "--map-root-user"].map(OsString::from));
-            if network_isolated {
-                full.push("--net".into());
-            }
-            full.push("--".into());
-        }
-        if self.settings.enabled {
-            let s = &self.settings;
-            let mib = 1024 * 1024;
-            full.extend(
-                [
-                    "prlimit".to_string(),
-                    format!("--cpu={}:{}", s.max_cpu_time, s.max_cpu_time + 1),
-                    format!("--as={}", s.max_memory_mb * mib),
-                    format!("--fsize={}", s.max_file_size_mb * mib),
-                    format!("--nofile={}", s.max_open_files),
-                    format!("--nproc={}", s.max_processes),
-                    "--core=0".to_string(),
-                    "--".to_string(),
-                ]
-                .map(OsString::from),
-            );
-        }
-        full.extend(argv);
-
-        let mut cmd = tokio::process::Command::new(&full[0]);
-        cmd.args(&full[1..])
-            .env_clear()
-            .env("PATH", SAFE_PATH)
-            .env("HOME", work.path())
-            .env("TMPDIR", work.path())
-            .env("LANG", "C.UTF-8")
-            .envs(req.env.iter().map(|(k, v)| (k, v)))
-            .current_dir(work.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .kill_on_drop(true);
+        let launch = Launch {
+            drop_root,
+            namespaces: use_ns,
+            network_isolated,
+            cpu_limit: true,
+        };
+        let mut cmd = self.launcher(&launch, argv, &req.env, work.path());
 
         let started = Instant::now();
         let mut child = cmd.spawn()?;
@@ -298,6 +252,122 @@ impl Sandbox {
             violation,
             network_isolated,
         })
+    }
+}
+
+/// How a process is started.
+struct Launch {
+    drop_root: bool,
+    namespaces: bool,
+    network_isolated: bool,
+    /// A CPU-time limit; off for long-lived processes, which would hit any limit eventually.
+    cpu_limit: bool,
+}
+
+impl Sandbox {
+    /// The launcher chain for `argv` with the configured limits, a cleared environment (plus
+    /// `env`) and `work` as home, temp and working directory, in a process group of its own that
+    /// dies with its handle.
+    fn launcher(
+        &self,
+        launch: &Launch,
+        argv: Vec<OsString>,
+        env: &[(String, String)],
+        work: &Path,
+    ) -> tokio::process::Command {
+        let mut full: Vec<OsString> = Vec::new();
+        if launch.drop_root {
+            full.extend(
+                [
+                    "setpriv",
+                    &format!("--reuid={NOBODY}"),
+                    &format!("--regid={NOBODY}"),
+                    "--clear-groups",
+                    "--",
+                ]
+                .map(OsString::from),
+            );
+        }
+        if launch.namespaces {
+            full.extend(["unshare", "--user", "--map-root-user"].map(OsString::from));
+            if launch.network_isolated {
+                full.push("--net".into());
+            }
+            full.push("--".into());
+        }
+        if self.settings.enabled {
+            let s = &self.settings;
+            let mib = 1024 * 1024;
+            full.push("prlimit".into());
+            if launch.cpu_limit {
+                full.push(format!("--cpu={}:{}", s.max_cpu_time, s.max_cpu_time + 1).into());
+            }
+            full.extend(
+                [
+                    format!("--as={}", s.max_memory_mb * mib),
+                    format!("--fsize={}", s.max_file_size_mb * mib),
+                    format!("--nofile={}", s.max_open_files),
+                    format!("--nproc={}", s.max_processes),
+                    "--core=0".to_string(),
+                    "--".to_string(),
+                ]
+                .map(OsString::from),
+            );
+        }
+        full.extend(argv);
+        let mut cmd = tokio::process::Command::new(&full[0]);
+        cmd.args(&full[1..])
+            .env_clear()
+            .env("PATH", SAFE_PATH)
+            .env("HOME", work)
+            .env("TMPDIR", work)
+            .env("LANG", "C.UTF-8")
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .current_dir(work)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        cmd
+    }
+
+    /// A command for a long-lived helper process (an MCP server, a plugin) in the same sandbox as
+    /// tools: `nobody` when LLF runs as root, user and network namespaces (the network only when
+    /// `network`), the memory, file, process and open-file limits (no CPU-time limit), a cleared
+    /// environment plus `env`, and a private working directory — returned with the command, and
+    /// removed when dropped, so keep it as long as the process runs. When LLF runs as root, the
+    /// program and its files must be readable by `nobody`.
+    pub async fn long_lived(
+        &self,
+        argv: Vec<OsString>,
+        env: &[(String, String)],
+        network: bool,
+    ) -> std::io::Result<(tokio::process::Command, tempfile::TempDir)> {
+        let iso = self.isolation().await;
+        let sandboxed = self.settings.enabled;
+        let drop_root = sandboxed && iso.drops_root;
+        let namespaces = sandboxed && iso.namespaces;
+        std::fs::create_dir_all(&self.work_root)?;
+        let base = if drop_root && !reachable_by_others(&self.work_root) {
+            std::env::temp_dir()
+        } else {
+            self.work_root.clone()
+        };
+        let work = tempfile::Builder::new()
+            .prefix("llf-process-")
+            .tempdir_in(&base)?;
+        if drop_root {
+            chown_tree(work.path())?;
+        }
+        let launch = Launch {
+            drop_root,
+            namespaces,
+            network_isolated: namespaces && !network && !self.settings.allow_network,
+            cpu_limit: false,
+        };
+        let cmd = self.launcher(&launch, argv, env, work.path());
+        Ok((cmd, work))
     }
 }
 

@@ -69,6 +69,11 @@ impl Bench {
         llf_tools::builtin::install(&self.dir.path().join("builtin")).unwrap()
     }
 
+    /// A sandbox with the default limits, working under this bench's home.
+    pub(crate) fn sandbox(&self) -> llf_tools::sandbox::Sandbox {
+        llf_tools::sandbox::Sandbox::new(ToolSandboxSettings::default(), self.work())
+    }
+
     pub(crate) fn builder(&self) -> ToolRegistryBuilder {
         self.builder_with(ToolSandboxSettings::default())
     }

@@ -37,7 +37,7 @@ impl ApprovalPrompt for Count {
 #[tokio::test]
 async fn mcp_tools_run_with_validation_approval_and_audit() {
     let b = Bench::new();
-    let mcp = McpServer::connect(&server(true), b.dir.path())
+    let mcp = McpServer::connect(&server(true), &b.sandbox())
         .await
         .unwrap();
     let mut set = b.set();
@@ -84,7 +84,7 @@ async fn a_missing_mcp_server_is_a_clear_error() {
     let b = Bench::new();
     let mut s = server(false);
     s.command = "/nonexistent/mcp-server".into();
-    let err = McpServer::connect(&s, b.dir.path())
+    let err = McpServer::connect(&s, &b.sandbox())
         .await
         .unwrap_err()
         .to_string();
@@ -95,11 +95,41 @@ async fn a_missing_mcp_server_is_a_clear_error() {
 }
 
 #[tokio::test]
+async fn mcp_servers_run_in_the_tool_sandbox_without_network_unless_allowed() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let b = Bench::new();
+    for network in [false, true] {
+        let s = McpServerSettings {
+            network,
+            ..server(false)
+        };
+        let mcp = McpServer::connect(&s, &b.sandbox()).await.unwrap();
+        let mut set = b.set();
+        for t in mcp.native_tools() {
+            set.register_native(t);
+        }
+        let r = llf_tools::ToolRegistry::builder(set)
+            .work_root(b.work())
+            .build();
+        let out = r.execute(&call("sandbox", json!({"port": port}))).await;
+        assert!(out.success, "{out:?}");
+        assert_eq!(out.content["net"], json!(network), "{out:?}");
+        // Its home is a private directory of its own, not LLF's.
+        let home = out.content["home"].as_str().unwrap();
+        assert!(home.contains("llf-process-"), "{home}");
+        if nix::unistd::Uid::effective().is_root() {
+            assert_eq!(out.content["uid"], json!(65534), "runs as nobody, not root");
+        }
+    }
+}
+
+#[tokio::test]
 async fn mcp_tools_have_rate_limits() {
     let b = Bench::new();
     let mut s = server(false);
     s.requests_per_minute = Some(1);
-    let mcp = McpServer::connect(&s, b.dir.path()).await.unwrap();
+    let mcp = McpServer::connect(&s, &b.sandbox()).await.unwrap();
     let mut set = b.set();
     for t in mcp.native_tools() {
         set.register_native(t);
