@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use llf_runtime::server::StartPhase;
+use llf::runtime::server::StartPhase;
 
 /// A spinner that follows a server's start-up phases.
 pub(crate) struct StartSpinner {

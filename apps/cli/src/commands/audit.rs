@@ -1,7 +1,7 @@
 //! `llf audit …`: read and verify the tool audit log.
 
 use clap::Subcommand;
-use llf_tools::audit::AuditEventType;
+use llf::tools::audit::AuditEventType;
 
 use crate::Context;
 use crate::output;

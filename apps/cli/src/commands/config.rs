@@ -1,7 +1,7 @@
 //! `llf config …`
 
-use llf_config::schema::LocalServer;
-use llf_config::{ConfigFile, InstalledComponents, KeySource};
+use llf::config::schema::LocalServer;
+use llf::config::{ConfigFile, InstalledComponents, KeySource};
 
 use crate::Context;
 use crate::cli::ConfigCmd;

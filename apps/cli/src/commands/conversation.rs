@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use llf_core::chat::Role;
-use llf_export::{ExportOptions, Format, Scope};
-use llf_history::{History, ListFilter, MessageId, MessageStatus, SearchQuery, StoredMessage};
+use llf::core::chat::Role;
+use llf::export::{ExportOptions, Format, Scope};
+use llf::history::{History, ListFilter, MessageId, MessageStatus, SearchQuery, StoredMessage};
 
 use crate::Context;
 use crate::output;
@@ -141,11 +141,11 @@ pub(crate) struct TargetArgs {
 }
 
 impl TargetArgs {
-    pub(crate) fn target(&self) -> llf_runtime::Target {
+    pub(crate) fn target(&self) -> llf::runtime::Target {
         match (&self.server, self.remote) {
-            (Some(n), _) => llf_runtime::Target::Server(n.clone()),
-            (None, true) => llf_runtime::Target::Remote,
-            (None, false) => llf_runtime::Target::Default,
+            (Some(n), _) => llf::runtime::Target::Server(n.clone()),
+            (None, true) => llf::runtime::Target::Remote,
+            (None, false) => llf::runtime::Target::Default,
         }
     }
 }
@@ -340,7 +340,7 @@ pub(crate) async fn run(ctx: &Context, cmd: ConversationCmd) -> anyhow::Result<(
                             .append_under(
                                 &conv.id,
                                 Some(from),
-                                llf_core::chat::ChatMessage::user(text),
+                                llf::core::chat::ChatMessage::user(text),
                             )
                             .await?
                     }
@@ -421,9 +421,9 @@ async fn import(
     allow_duplicates: bool,
     json: bool,
 ) -> anyhow::Result<()> {
-    use llf_export::ImportOutcome;
-    let options = llf_export::ImportOptions::new().allow_duplicates(allow_duplicates);
-    let report = llf_export::import_file(history, file, &options).await?;
+    use llf::export::ImportOutcome;
+    let options = llf::export::ImportOptions::new().allow_duplicates(allow_duplicates);
+    let report = llf::export::import_file(history, file, &options).await?;
     if json {
         output::json(&serde_json::to_value(&report)?)?;
     }
@@ -544,10 +544,10 @@ async fn export(history: &History, args: ExportArgs) -> anyhow::Result<()> {
     if let Some(f) = args.font {
         opts = opts.font(f);
     }
-    let bytes = llf_export::export(history, &args.id, &opts).await?;
+    let bytes = llf::export::export(history, &args.id, &opts).await?;
     match args.output {
         Some(path) => {
-            llf_export::write_file(&path, &bytes)?;
+            llf::export::write_file(&path, &bytes)?;
             eprintln!(
                 "wrote {} ({})",
                 path.display(),

@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use llf_config::schema::{IndexType, SearchMode};
-use llf_rag::cache::{CACHE_FILE, QueryCache};
-use llf_rag::catalog;
-use llf_rag::embed::{Embedder, EmbedderConfig};
-use llf_rag::progress::{Progress, Stage};
-use llf_rag::search::QueryOptions;
-use llf_rag::store::{AddReport, DataStore, StoreOptions};
-use llf_rag::{Manifest, Retriever};
+use llf::config::schema::{IndexType, SearchMode};
+use llf::rag::cache::{CACHE_FILE, QueryCache};
+use llf::rag::catalog;
+use llf::rag::embed::{Embedder, EmbedderConfig};
+use llf::rag::progress::{Progress, Stage};
+use llf::rag::search::QueryOptions;
+use llf::rag::store::{AddReport, DataStore, StoreOptions};
+use llf::rag::{Manifest, Retriever};
 
 use crate::Context;
 use crate::output;
@@ -214,7 +214,7 @@ pub(crate) async fn run(ctx: &Context, cmd: DatastoreCmd) -> anyhow::Result<()> 
             json,
         } => {
             // Check the inputs before anything is created, so a typo leaves no empty store.
-            llf_rag::extract::collect_files(&paths)?;
+            llf::rag::extract::collect_files(&paths)?;
             let embedder = load_embedder(&settings).await?;
             let mut options = StoreOptions::from_settings(&settings);
             if let Some(t) = index_type {
@@ -353,8 +353,8 @@ pub(crate) async fn run(ctx: &Context, cmd: DatastoreCmd) -> anyhow::Result<()> 
                 "imported {} chunks into `{name}` ({} metric)",
                 store.manifest().chunks,
                 match store.manifest().metric {
-                    llf_rag::Metric::InnerProduct => "inner product",
-                    llf_rag::Metric::L2 => "L2",
+                    llf::rag::Metric::InnerProduct => "inner product",
+                    llf::rag::Metric::L2 => "L2",
                 }
             );
         }
@@ -405,12 +405,12 @@ pub(crate) async fn run(ctx: &Context, cmd: DatastoreCmd) -> anyhow::Result<()> 
     Ok(())
 }
 
-async fn load_embedder(settings: &llf_config::schema::RagSettings) -> anyhow::Result<Embedder> {
+async fn load_embedder(settings: &llf::config::schema::RagSettings) -> anyhow::Result<Embedder> {
     Ok(Embedder::load(EmbedderConfig::from_settings(settings)?).await?)
 }
 
 async fn query(
-    settings: &llf_config::schema::RagSettings,
+    settings: &llf::config::schema::RagSettings,
     root: &Path,
     cache_path: &Path,
     args: QueryArgs,

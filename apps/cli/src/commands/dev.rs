@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 
 use clap::Subcommand;
-use llf_tools::scaffold::{ParamSpec, ToolLang, ToolTemplate, create_tool};
+use llf::tools::scaffold::{ParamSpec, ToolLang, ToolTemplate, create_tool};
 
 use crate::Context;
 
@@ -107,7 +107,7 @@ pub(crate) async fn run(ctx: &Context, cmd: DevCmd) -> anyhow::Result<()> {
             let dir = create_tool(&crate::commands::tool::tools_dir(ctx)?, &template)?;
             if template.lang == ToolLang::Rust {
                 eprintln!("building {name} with cargo…");
-                llf_tools::scaffold::build_rust_tool(&dir).await?;
+                llf::tools::scaffold::build_rust_tool(&dir).await?;
             }
             eprintln!("created {}", dir.display());
             eprintln!("next: llf tool test {name} && llf tool enable {name}");

@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use llf_memory::{MatchMode, MemoryUpdate, Metadata, NewMemory, SearchHit, SearchQuery, TagMode};
+use llf::memory::{MatchMode, MemoryUpdate, Metadata, NewMemory, SearchHit, SearchQuery, TagMode};
 
 use tokio::io::BufReader;
 
@@ -392,7 +392,7 @@ pub(crate) async fn run(ctx: &Context, cmd: MemoryCmd) -> anyhow::Result<()> {
                 Some(path) => {
                     let mut buf = Vec::new();
                     let n = mem.export(&name, &mut buf).await?;
-                    llf_core::fs::atomic_write(&path, &buf, 0o600)?;
+                    llf::core::fs::atomic_write(&path, &buf, 0o600)?;
                     eprintln!("exported {n} memories to {}", path.display());
                 }
                 None => {
@@ -457,7 +457,7 @@ fn spinner(what: &str) -> ProgressBar {
     bar
 }
 
-fn counts(r: &llf_memory::ImportReport) -> String {
+fn counts(r: &llf::memory::ImportReport) -> String {
     format!(
         "{} read, {} imported, {} skipped",
         r.read,
@@ -493,7 +493,7 @@ fn print_hits(hits: &[SearchHit]) -> anyhow::Result<()> {
 }
 
 fn print_import(
-    r: &llf_memory::ImportReport,
+    r: &llf::memory::ImportReport,
     source: Option<&std::path::Path>,
 ) -> anyhow::Result<()> {
     let from = source

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use llf_config::ConfigFile;
-use llf_runtime::models::{ModelHub, ModelStore, read_info};
+use llf::config::ConfigFile;
+use llf::runtime::models::{ModelHub, ModelStore, read_info};
 
 use crate::Context;
 use crate::output;

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Subcommand;
-use llf_runtime::ProfileStats;
+use llf::runtime::ProfileStats;
 
 use crate::Context;
 use crate::commands::server::runtime;

@@ -4,8 +4,8 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use clap::Subcommand;
-use llf_runtime::server::ServerStatus;
-use llf_runtime::{ProfileStats, RequestQueue, Runtime};
+use llf::runtime::server::ServerStatus;
+use llf::runtime::{ProfileStats, RequestQueue, Runtime};
 
 use crate::Context;
 use crate::output;
@@ -71,7 +71,7 @@ pub(crate) fn runtime(ctx: &Context) -> anyhow::Result<&Runtime> {
 pub(crate) async fn start_with_spinner(
     rt: &Runtime,
     name: Option<&str>,
-) -> anyhow::Result<llf_runtime::server::ServerState> {
+) -> anyhow::Result<llf::runtime::server::ServerState> {
     let server = rt.servers().server(name)?.name.clone();
     // A running server needs no spinner, but still goes through `start`: another process may be
     // starting it, and `start` waits until it is ready.

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use llf_templates::{NewTemplate, PromptTemplate, TemplateEdit, TemplateFilter};
+use llf::templates::{NewTemplate, PromptTemplate, TemplateEdit, TemplateFilter};
 
 use crate::Context;
 use crate::output;

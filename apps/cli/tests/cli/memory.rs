@@ -486,7 +486,7 @@ fn a_writer_killed_mid_import_loses_nothing_committed() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let mem = llf_memory::MemoryStore::open(&db).await.unwrap();
+        let mem = llf::memory::MemoryStore::open(&db).await.unwrap();
         mem.check_integrity().await.unwrap();
         mem.close().await;
     });

@@ -2,13 +2,14 @@
 //! repository's files, pick the quantization, resume an interrupted download, verify size and
 //! SHA-256, and report progress.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
 
 use crate::{Result, RuntimeError};
 
@@ -209,12 +210,15 @@ impl ModelHub {
         if !append {
             have = 0;
         }
-        let mut out = std::fs::OpenOptions::new()
+        // Writes (and the final fsync) go through tokio's file, off the async workers: a
+        // multi-GB download must not stall other requests of the process.
+        let mut out = tokio::fs::OpenOptions::new()
             .create(true)
             .write(true)
             .append(append)
             .truncate(!append)
             .open(&part)
+            .await
             .map_err(|e| RuntimeError::io("opening", &part, e))?;
         progress(DownloadProgress {
             downloaded: have,
@@ -231,6 +235,7 @@ impl ModelHub {
                 }
             };
             out.write_all(&chunk)
+                .await
                 .map_err(|e| RuntimeError::io("writing", &part, e))?;
             have += chunk.len() as u64;
             progress(DownloadProgress {
@@ -238,7 +243,11 @@ impl ModelHub {
                 total: file.size,
             });
         }
+        out.flush()
+            .await
+            .map_err(|e| RuntimeError::io("writing", &part, e))?;
         out.sync_all()
+            .await
             .map_err(|e| RuntimeError::io("syncing", &part, e))?;
         drop(out);
         if have != file.size {
@@ -254,7 +263,7 @@ impl ModelHub {
             });
         }
         if let Some(expected) = &file.sha256 {
-            let actual = sha256_of(&part)?;
+            let actual = sha256_of_async(part.clone()).await?;
             if !actual.eq_ignore_ascii_case(expected) {
                 let _ = std::fs::remove_file(&part);
                 return Err(RuntimeError::Corrupt {
@@ -266,6 +275,14 @@ impl ModelHub {
         std::fs::rename(&part, &dest).map_err(|e| RuntimeError::io("renaming", &part, e))?;
         Ok(dest)
     }
+}
+
+/// [`sha256_of`] on a blocking thread: hashing a multi-GB model takes seconds.
+pub(crate) async fn sha256_of_async(path: PathBuf) -> Result<String> {
+    let p = path.clone();
+    tokio::task::spawn_blocking(move || sha256_of(&p))
+        .await
+        .map_err(|e| RuntimeError::io("hashing", &path, std::io::Error::other(e)))?
 }
 
 /// Hex SHA-256 of a file.

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use llf_core::chat::ChatMessage;
+use llf::core::chat::ChatMessage;
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize)]
@@ -23,7 +23,7 @@ pub(crate) fn save(
         messages: messages.to_vec(),
     };
     let bytes = serde_json::to_vec_pretty(&t)?;
-    llf_core::fs::atomic_write(path, &bytes, llf_core::fs::PRIVATE)?;
+    llf::core::fs::atomic_write(path, &bytes, llf::core::fs::PRIVATE)?;
     Ok(())
 }
 
