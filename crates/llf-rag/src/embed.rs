@@ -4,8 +4,12 @@
 //! little, batches are sized by the config, and with several threads the batches are spread over
 //! a pool of single-threaded ONNX sessions that run side by side (one intra-op thread per session
 //! scales better on small CPUs than one session with many threads, whose per-op synchronisation
-//! dominates at this model size). A single text (a query) goes to one more session that uses
-//! every thread, so a query is not limited to one core.
+//! dominates at this model size). A query goes to one more session that uses every thread, so
+//! it is not limited to one core.
+//!
+//! Sessions are created when first used, not when the model is loaded: each holds its own copy
+//! of the weights and its own working memory, so a process that only answers queries creates
+//! one session, not one per core plus one.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -104,19 +108,27 @@ impl EmbedderConfig {
 /// A loaded embedding model. Cheap to clone; every clone shares the sessions.
 #[derive(Clone)]
 pub struct Embedder {
-    sessions: Arc<Vec<Mutex<TextEmbedding>>>,
-    /// A session with every thread for single texts (queries), where one-thread sessions would
-    /// leave cores idle; `None` with one thread.
-    single: Option<Arc<Mutex<TextEmbedding>>>,
+    shared: Arc<Shared>,
     model: ModelInfo,
     batch_size: usize,
+}
+
+/// What the sessions are made from, and the sessions made so far.
+struct Shared {
+    dir: PathBuf,
+    threads: usize,
+    /// Single-threaded sessions for batches, one per thread; `None` until first used.
+    sessions: Vec<Mutex<Option<TextEmbedding>>>,
+    /// A session with every thread for single texts (queries), where one-thread sessions would
+    /// leave cores idle; unused with one thread.
+    single: Mutex<Option<TextEmbedding>>,
 }
 
 impl std::fmt::Debug for Embedder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Embedder")
             .field("model", &self.model)
-            .field("sessions", &self.sessions.len())
+            .field("threads", &self.shared.threads)
             .field("batch_size", &self.batch_size)
             .finish()
     }
@@ -130,6 +142,73 @@ fn read(dir: &Path, name: &str) -> Result<Vec<u8>> {
     })
 }
 
+/// The vector length the model's `config.json` declares (`hidden_size` for BERT-like models,
+/// which mean pooling keeps), when it declares one.
+fn declared_dimension(dir: &Path) -> Option<usize> {
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("config.json")).ok()?).ok()?;
+    ["hidden_size", "dim", "d_model"]
+        .iter()
+        .find_map(|k| config.get(*k)?.as_u64())
+        .and_then(|d| usize::try_from(d).ok())
+        .filter(|&d| d > 0)
+}
+
+impl Shared {
+    /// A new session with `intra_threads` threads.
+    fn session(&self, intra_threads: usize) -> Result<TextEmbedding> {
+        let dir = &self.dir;
+        let fail = |reason: String| RagError::ModelLoad {
+            dir: dir.clone(),
+            reason,
+        };
+        let tokenizer = TokenizerFiles {
+            tokenizer_file: read(dir, "tokenizer.json")?,
+            config_file: read(dir, "config.json")?,
+            special_tokens_map_file: read(dir, "special_tokens_map.json")?,
+            tokenizer_config_file: read(dir, "tokenizer_config.json")?,
+        };
+        let model = UserDefinedEmbeddingModel::new(read(dir, "model.onnx")?, tokenizer)
+            .with_pooling(Pooling::Mean);
+        let options = InitOptionsUserDefined::new()
+            .with_max_length(MAX_TOKENS)
+            .with_intra_threads(intra_threads);
+        let started = Instant::now();
+        // `ort` panics when no ONNX Runtime library can be found; report it instead.
+        let session = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            TextEmbedding::try_new_from_user_defined(model, options)
+        }))
+        .map_err(|_| fail("ONNX Runtime could not be loaded".into()))?
+        .map_err(|e| fail(e.to_string()))?;
+        tracing::debug!(
+            intra_threads,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "embedding session created"
+        );
+        Ok(session)
+    }
+
+    /// Embeds `inputs` with the session in `slot`, creating it (with `intra_threads`) first.
+    fn run(
+        &self,
+        slot: &Mutex<Option<TextEmbedding>>,
+        intra_threads: usize,
+        inputs: &[&str],
+    ) -> Result<Vec<Vec<f32>>> {
+        let mut guard = slot
+            .lock()
+            .map_err(|_| RagError::Embed("an embedding session was poisoned".into()))?;
+        let session = match guard.as_mut() {
+            Some(session) => session,
+            None => guard.insert(self.session(intra_threads)?),
+        };
+        let vectors = session
+            .embed(inputs, Some(inputs.len()))
+            .map_err(|e| RagError::Embed(e.to_string()))?;
+        Ok(vectors.into_iter().map(normalize).collect())
+    }
+}
+
 impl Embedder {
     /// Loads the model (blocking work runs off the async threads).
     pub async fn load(config: EmbedderConfig) -> Result<Self> {
@@ -138,7 +217,8 @@ impl Embedder {
             .map_err(|e| RagError::Task(e.to_string()))?
     }
 
-    /// Loads the model on the current thread.
+    /// Loads the model on the current thread: loads ONNX Runtime and checks the model files;
+    /// sessions are created when first needed.
     pub fn load_blocking(config: &EmbedderConfig) -> Result<Self> {
         let dir = &config.model_dir;
         let fail = |reason: String| RagError::ModelLoad {
@@ -151,56 +231,48 @@ impl Embedder {
                 .map_err(|e| fail(format!("cannot load ONNX Runtime {}: {e}", lib.display())))?;
             drop(builder);
         }
-        let onnx = read(dir, "model.onnx")?;
-        let tokenizer = TokenizerFiles {
-            tokenizer_file: read(dir, "tokenizer.json")?,
-            config_file: read(dir, "config.json")?,
-            special_tokens_map_file: read(dir, "special_tokens_map.json")?,
-            tokenizer_config_file: read(dir, "tokenizer_config.json")?,
-        };
+        for name in [
+            "model.onnx",
+            "tokenizer.json",
+            "config.json",
+            "special_tokens_map.json",
+            "tokenizer_config.json",
+        ] {
+            if !dir.join(name).is_file() {
+                return Err(fail(format!("{name} is missing")));
+            }
+        }
         let threads = config
             .threads
             .or_else(|| std::thread::available_parallelism().ok().map(usize::from))
             .unwrap_or(1)
             .max(1);
-        let session = |intra_threads: usize| -> Result<TextEmbedding> {
-            let model = UserDefinedEmbeddingModel::new(onnx.clone(), tokenizer.clone())
-                .with_pooling(Pooling::Mean);
-            let options = InitOptionsUserDefined::new()
-                .with_max_length(MAX_TOKENS)
-                .with_intra_threads(intra_threads);
-            // `ort` panics when no ONNX Runtime library can be found; report it instead.
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                TextEmbedding::try_new_from_user_defined(model, options)
-            }))
-            .map_err(|_| fail("ONNX Runtime could not be loaded".into()))?
-            .map_err(|e| fail(e.to_string()))
-        };
-        let mut sessions = Vec::with_capacity(threads);
-        for _ in 0..threads {
-            sessions.push(Mutex::new(session(1)?));
-        }
-        let single = if threads > 1 {
-            Some(Arc::new(Mutex::new(session(threads)?)))
-        } else {
-            None
-        };
         let id = dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| dir.display().to_string());
         let mut embedder = Self {
-            sessions: Arc::new(sessions),
-            single,
+            shared: Arc::new(Shared {
+                dir: dir.clone(),
+                threads,
+                sessions: (0..threads).map(|_| Mutex::new(None)).collect(),
+                single: Mutex::new(None),
+            }),
             model: ModelInfo { id, dimension: 0 },
             batch_size: config.batch_size.max(1),
         };
-        let probe = embedder.embed_blocking(&["dimension probe".to_owned()])?;
-        embedder.model.dimension = probe.first().map_or(0, Vec::len);
+        embedder.model.dimension = match declared_dimension(dir) {
+            Some(d) => d,
+            None => {
+                // Probe with the session a query would use, so it is not wasted.
+                let probe = embedder.embed_one("dimension probe")?;
+                probe.len()
+            }
+        };
         if embedder.model.dimension == 0 {
             return Err(fail("the model returned empty vectors".into()));
         }
-        tracing::info!(model = %embedder.model.id, dimension = embedder.model.dimension, sessions = threads, "embedding model loaded");
+        tracing::info!(model = %embedder.model.id, dimension = embedder.model.dimension, threads, "embedding model loaded");
         Ok(embedder)
     }
 
@@ -213,9 +285,36 @@ impl Embedder {
     pub async fn embed_query(&self, text: &str) -> Result<Vec<f32>> {
         let this = self.clone();
         let text = text.to_owned();
-        let mut out = tokio::task::spawn_blocking(move || this.embed_blocking(&[text]))
+        let vector = tokio::task::spawn_blocking(move || this.embed_one(&text))
             .await
             .map_err(|e| RagError::Task(e.to_string()))??;
+        if vector.len() != self.model.dimension {
+            return Err(RagError::Embed(format!(
+                "the model returned {} values, not the {} its config.json declares",
+                vector.len(),
+                self.model.dimension
+            )));
+        }
+        Ok(vector)
+    }
+
+    /// Blocking form of [`Embedder::embed_query`].
+    pub fn embed_query_blocking(&self, text: &str) -> Result<Vec<f32>> {
+        self.embed_one(text)
+    }
+
+    /// One text with the all-threads session (the first pool session with one thread).
+    fn embed_one(&self, text: &str) -> Result<Vec<f32>> {
+        let shared = &self.shared;
+        let mut out = if shared.threads > 1 {
+            shared.run(&shared.single, shared.threads, &[text])?
+        } else {
+            let slot = shared
+                .sessions
+                .first()
+                .ok_or_else(|| RagError::Embed("no embedding session".into()))?;
+            shared.run(slot, 1, &[text])?
+        };
         out.pop()
             .ok_or_else(|| RagError::Embed("the model returned no vector".into()))
     }
@@ -234,10 +333,6 @@ impl Embedder {
             return Ok(Vec::new());
         }
         let started = Instant::now();
-        if let (Some(single), [_]) = (&self.single, texts) {
-            let inputs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            return run(single, &inputs);
-        }
         // Longest first: similar lengths share a batch, so little padding is computed.
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(texts[i].len()));
@@ -245,7 +340,7 @@ impl Embedder {
             .chunks(self.batch_size)
             .map(<[usize]>::to_vec)
             .collect();
-        let workers = self.sessions.len().min(batches.len()).max(1);
+        let workers = self.shared.sessions.len().min(batches.len()).max(1);
         let mut results: Vec<Option<Vec<f32>>> = vec![None; texts.len()];
         let next = std::sync::atomic::AtomicUsize::new(0);
         type Done = Vec<(usize, Vec<f32>)>;
@@ -255,6 +350,11 @@ impl Embedder {
                     let batches = &batches;
                     let next = &next;
                     scope.spawn(move || -> Result<Done> {
+                        let slot = self
+                            .shared
+                            .sessions
+                            .get(w)
+                            .ok_or_else(|| RagError::Embed("no embedding session".into()))?;
                         let mut done = Vec::new();
                         loop {
                             let b = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -263,7 +363,7 @@ impl Embedder {
                             };
                             let inputs: Vec<&str> =
                                 batch.iter().map(|&i| texts[i].as_str()).collect();
-                            let vectors = self.run_session(w, &inputs)?;
+                            let vectors = self.shared.run(slot, 1, &inputs)?;
                             done.extend(batch.iter().copied().zip(vectors));
                         }
                     })
@@ -284,6 +384,13 @@ impl Embedder {
         if out.len() != texts.len() {
             return Err(RagError::Embed("the model returned too few vectors".into()));
         }
+        if let Some(v) = out.iter().find(|v| v.len() != self.model.dimension) {
+            return Err(RagError::Embed(format!(
+                "the model returned {} values, not the {} its config.json declares",
+                v.len(),
+                self.model.dimension
+            )));
+        }
         tracing::debug!(
             texts = texts.len(),
             elapsed_ms = started.elapsed().as_millis() as u64,
@@ -291,24 +398,6 @@ impl Embedder {
         );
         Ok(out)
     }
-
-    fn run_session(&self, worker: usize, inputs: &[&str]) -> Result<Vec<Vec<f32>>> {
-        let session = self
-            .sessions
-            .get(worker)
-            .ok_or_else(|| RagError::Embed("no embedding session".into()))?;
-        run(session, inputs)
-    }
-}
-
-fn run(session: &Mutex<TextEmbedding>, inputs: &[&str]) -> Result<Vec<Vec<f32>>> {
-    let mut session = session
-        .lock()
-        .map_err(|_| RagError::Embed("an embedding session was poisoned".into()))?;
-    let vectors = session
-        .embed(inputs, Some(inputs.len()))
-        .map_err(|e| RagError::Embed(e.to_string()))?;
-    Ok(vectors.into_iter().map(normalize).collect())
 }
 
 /// Scales `v` to unit length so inner product is cosine similarity.

@@ -107,6 +107,8 @@ pub(crate) async fn run(ctx: &Context, cmd: TrashCmd) -> anyhow::Result<()> {
         }
         TrashCmd::Restore { ids } => {
             for id in ids {
+                // A data store comes back only while nothing else changes a store of its name.
+                let _lock = llf_rag::catalog::lock_for_restore(&trash, &id).await?;
                 match trash.restore(&id).await {
                     Ok(item) => {
                         eprintln!("restored {} to {}", item.name, item.original_path.display())
