@@ -154,15 +154,25 @@ impl Walk {
         });
     }
 
+    /// Takes a file once per real path. Of a file and a symbolic link to it, the file is kept
+    /// and the link reported, whichever was found first.
     fn file(&mut self, found: &Path, real: PathBuf) {
-        match self.files.get(&real) {
-            Some(first) => {
-                let of = first.clone();
-                self.skip(found, SkipReason::Duplicate { of });
-            }
-            None => {
-                self.files.insert(real, found.to_owned());
-            }
+        let Some(first) = self.files.get(&real).cloned() else {
+            self.files.insert(real, found.to_owned());
+            return;
+        };
+        let is_link =
+            |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink());
+        if is_link(&first) && !is_link(found) {
+            self.files.insert(real, found.to_owned());
+            self.skip(
+                &first,
+                SkipReason::Duplicate {
+                    of: found.to_owned(),
+                },
+            );
+        } else {
+            self.skip(found, SkipReason::Duplicate { of: first });
         }
     }
 
@@ -293,6 +303,8 @@ mod tests {
         std::fs::write(root.join("image.png"), "png").unwrap();
         std::fs::write(root.join(".hidden.txt"), "h").unwrap();
         symlink(root.join("a.txt"), root.join("link-to-a.txt")).unwrap();
+        // Sorts before its target: the real file is still the one kept.
+        symlink(root.join("sub/b.md"), root.join("sub/a-link.md")).unwrap();
         symlink(&root, root.join("sub/loop")).unwrap();
         symlink(root.join("sub/self.txt"), root.join("sub/self.txt")).unwrap_or(());
         symlink(root.join("nowhere.txt"), root.join("dangling.txt")).unwrap();
@@ -324,6 +336,15 @@ mod tests {
         );
         assert!(
             r.contains(&("self.txt".into(), SkipReason::SymlinkLoop)),
+            "{r:?}"
+        );
+        assert!(
+            r.contains(&(
+                "a-link.md".into(),
+                SkipReason::Duplicate {
+                    of: root.join("sub/b.md")
+                }
+            )),
             "{r:?}"
         );
         assert!(

@@ -4,12 +4,17 @@
 //! decodes as it goes, so a file of any size costs a bounded amount of memory. HTML, PDF and
 //! JSON are parsed whole. Text that is not UTF-8 is decoded from the encoding `chardetng`
 //! detects (Latin-1 text comes out as windows-1252, its superset); files with NUL bytes are
-//! binary, not text, unless a byte-order mark says UTF-16.
+//! binary, not text, unless a byte-order mark says UTF-16. With only a few accented letters, the
+//! Latin encodings cannot be told apart (the detector may call French windows-1250), so such a
+//! guess becomes windows-1252, the usual legacy encoding of Western text.
 
 use std::io::Read;
 use std::path::Path;
 
-use encoding_rs::{Decoder, Encoding, UTF_8};
+use encoding_rs::{
+    Decoder, Encoding, ISO_8859_2, ISO_8859_4, ISO_8859_13, ISO_8859_15, ISO_8859_16, UTF_8,
+    WINDOWS_1250, WINDOWS_1252, WINDOWS_1254, WINDOWS_1257, WINDOWS_1258,
+};
 use sha2::{Digest, Sha256};
 
 use crate::collect::SkipReason;
@@ -28,6 +33,27 @@ const BLOCK: usize = 64 * 1024;
 
 /// Bytes shown to the encoding detector: its guess does not improve with more.
 const DETECT_BYTES: usize = 1024 * 1024;
+
+/// Whether `e` is a legacy encoding of Latin-script text; they differ only in some accented
+/// letters.
+fn is_latin(e: &'static Encoding) -> bool {
+    [
+        WINDOWS_1250,
+        WINDOWS_1252,
+        WINDOWS_1254,
+        WINDOWS_1257,
+        WINDOWS_1258,
+        ISO_8859_2,
+        ISO_8859_4,
+        ISO_8859_13,
+        ISO_8859_15,
+        ISO_8859_16,
+    ]
+    .contains(&e)
+}
+
+/// Non-ASCII bytes below which a Latin-encoding guess is not trusted over windows-1252.
+const LATIN_EVIDENCE: usize = 64;
 
 /// How a file's text is obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +112,8 @@ struct Detector {
     nul: bool,
     guess: chardetng::EncodingDetector,
     fed: usize,
+    /// Bytes above 0x7f shown to the detector: its evidence.
+    non_ascii: usize,
 }
 
 impl Detector {
@@ -98,6 +126,7 @@ impl Detector {
             nul: false,
             guess: chardetng::EncodingDetector::new(),
             fed: 0,
+            non_ascii: 0,
         }
     }
 
@@ -129,6 +158,7 @@ impl Detector {
         if self.fed < DETECT_BYTES || informative {
             self.guess.feed(block, false);
             self.fed += block.len();
+            self.non_ascii += block.iter().filter(|&&b| b > 0x7f).count();
         }
     }
 
@@ -143,7 +173,11 @@ impl Detector {
             return Some(UTF_8);
         }
         self.guess.feed(&[], true);
-        Some(self.guess.guess(None, false))
+        let guess = self.guess.guess(None, false);
+        if is_latin(guess) && self.non_ascii < LATIN_EVIDENCE {
+            return Some(WINDOWS_1252);
+        }
+        Some(guess)
     }
 }
 
@@ -414,6 +448,13 @@ mod tests {
         assert_eq!(
             extract(Path::new("a.txt"), latin1).unwrap(),
             "Café crème à la façon de l'été, très appréciée."
+        );
+        // Russian in windows-1251 is not mistaken for a Latin encoding.
+        let (cp1251, _, _) = encoding_rs::WINDOWS_1251
+            .encode("Привет, мир! Это тестовый документ о погоде в Москве и о зиме.");
+        assert_eq!(
+            extract(Path::new("ru.txt"), &cp1251).unwrap(),
+            "Привет, мир! Это тестовый документ о погоде в Москве и о зиме."
         );
         let mut utf16 = vec![0xff, 0xfe];
         for unit in "héllo".encode_utf16() {
