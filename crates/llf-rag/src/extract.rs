@@ -1,7 +1,7 @@
 //! Turning files into plain text, by extension, in whatever encoding they come.
 //!
-//! Plain text and source files are streamed: [`TextStream`] reads them a block at a time and
-//! decodes as it goes, so a file of any size costs a bounded amount of memory. HTML, PDF and
+//! Plain text and source files are streamed: they are read and decoded a block at a time, so a
+//! file of any size costs a bounded amount of memory. HTML, PDF and
 //! JSON are parsed whole. Text that is not UTF-8 is decoded from the encoding `chardetng`
 //! detects (Latin-1 text comes out as windows-1252, its superset); files with NUL bytes are
 //! binary, not text, unless a byte-order mark says UTF-16. With only a few accented letters, the

@@ -2,7 +2,7 @@
 //! `index.faiss`.
 //!
 //! A change goes database first (chunks in batches, then one transaction that moves the commit
-//! mark, see [`crate::meta`]), then the index (temp file + rename), then the manifest (atomic),
+//! mark in `meta.sqlite`), then the index (temp file + rename), then the manifest (atomic),
 //! all under the store's [`StoreLock`]. Readers see the old or the new store: rows above the
 //! mark are invisible, and a database whose mark is ahead of the manifest's (a change interrupted
 //! after its commit) gets its index rebuilt from the stored vectors when opened.
