@@ -1,8 +1,12 @@
 //! RAG: ingestion throughput with the real embedding model against Python onnxruntime and a plain
 //! fastembed loop, query-embedding latency, and FAISS search latency at 100K and 1M synthetic
-//! 384-d vectors, exact against approximate with recall@10.
+//! 384-d vectors, exact against approximate with recall@10. `add`: peak memory and chunks/s of
+//! `DataStore::add_paths` on a 50 MB file (against a 1 MB one) and on distinct chunks (against the
+//! bare embedder), and the cost of a query in a fresh process (model load, store open, first and
+//! warm queries) with its peak memory. Memory is read from `VmHWM` of a child process running one
+//! task, so each figure is that task's own peak.
 //!
-//! `cargo bench -p llf-benches --bench rag` (about 5 minutes on 2 cores; needs scripts/setup.sh).
+//! `cargo bench -p llf-benches --bench rag` (about 8 minutes on 2 cores; needs scripts/setup.sh).
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)] // a bench prints, and fails loudly
 
 use std::path::PathBuf;
@@ -14,9 +18,13 @@ use fastembed::{
 };
 use llf_benches::{Timing, measure, report, summarize};
 use llf_config::schema::{IndexType, RagCacheSettings};
+use llf_config::schema::{RagSettings, SearchMode};
 use llf_rag::cache::QueryCache;
 use llf_rag::embed::{Embedder, EmbedderConfig};
-use llf_rag::{Metric, VectorIndex};
+use llf_rag::progress::NoProgress;
+use llf_rag::search::QueryOptions;
+use llf_rag::store::{DataStore, StoreOptions};
+use llf_rag::{Metric, Retriever, VectorIndex};
 
 const DIM: usize = 384;
 const THREADS: usize = 2;
@@ -272,8 +280,11 @@ fn ingestion() {
         llf / py_sorted
     );
 
-    let query = vec!["how do I reset my password".to_owned()];
-    let q = measure(60, || embedder.embed_blocking(&query).unwrap());
+    let q = measure(60, || {
+        embedder
+            .embed_query_blocking("how do I reset my password")
+            .unwrap()
+    });
     println!(
         "query embed: python onnxruntime p50 {py_query:.2} ms | llf p50 {:.2} ms p99 {:.2} ms | ratio {:.2}",
         ms(q.p50),
@@ -406,12 +417,242 @@ fn semantic_cache(queries: &[f32]) {
     report("semantic cache (miss scan vs hit)", miss, hit);
 }
 
+/// Peak resident memory of this process so far, in MiB (`VmHWM`).
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kb / 1024.0
+}
+
+fn settings(threads: Option<usize>) -> RagSettings {
+    RagSettings {
+        embedding_model_dir: Some(model_dir()),
+        onnxruntime_path: Some(onnxruntime()),
+        embedding_threads: threads,
+        batch_size: BATCH,
+        ..RagSettings::default()
+    }
+}
+
+/// Child task: add `file` to a new store `name` under `root`; prints JSON figures.
+fn child_add(root: &str, name: &str, file: &str) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let config = EmbedderConfig::from_settings(&settings(Some(THREADS))).unwrap();
+        let embedder = Embedder::load(config).await.unwrap();
+        let t = Instant::now();
+        let root = std::path::Path::new(root);
+        let mut store = DataStore::create(root, name, embedder.model(), &StoreOptions::default())
+            .await
+            .unwrap();
+        let report = store
+            .add_paths(&embedder, &[PathBuf::from(file)], &NoProgress)
+            .await
+            .unwrap();
+        let secs = t.elapsed().as_secs_f64();
+        println!(
+            "{}",
+            serde_json::json!({
+                "secs": secs,
+                "chunks": report.chunks_added,
+                "embedded": report.chunks_embedded,
+                "reused": report.chunks_reused,
+                "peak_mib": peak_rss_mib(),
+            })
+        );
+    });
+}
+
+/// Child task: what `llf datastore query` does (load the model with every core, open the store,
+/// search in hybrid mode), then 20 more queries; prints JSON figures.
+fn child_query(root: &str, name: &str) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let t = Instant::now();
+        let retriever = Retriever::open(
+            &settings(None),
+            std::path::Path::new(root),
+            &[name.to_owned()],
+            None,
+        )
+        .await
+        .unwrap();
+        let opened = t.elapsed();
+        let options = QueryOptions::default()
+            .top_k(5)
+            .threshold(0.0)
+            .mode(SearchMode::Hybrid);
+        retriever.search("invoice", &options).await.unwrap();
+        let first = t.elapsed();
+        let mut times = Vec::new();
+        for i in 0..20 {
+            let q = format!("when is invoice {i} due");
+            let t = Instant::now();
+            retriever.search(&q, &options).await.unwrap();
+            times.push(t.elapsed());
+        }
+        let warm = summarize(&mut times);
+        println!(
+            "{}",
+            serde_json::json!({
+                "open_ms": ms(opened),
+                "first_ms": ms(first),
+                "warm_p50_ms": ms(warm.p50),
+                "peak_mib": peak_rss_mib(),
+            })
+        );
+    });
+}
+
+/// Child task: only the model, one query (the floor under a query process).
+fn child_embed_only() {
+    let config = EmbedderConfig::from_settings(&settings(None)).unwrap();
+    let embedder = Embedder::load_blocking(&config).unwrap();
+    embedder.embed_query_blocking("invoice").unwrap();
+    println!("{}", serde_json::json!({ "peak_mib": peak_rss_mib() }));
+}
+
+fn child(args: &[&str]) -> serde_json::Value {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .arg("__child")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "child {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_owned();
+    serde_json::from_str(&last).unwrap()
+}
+
+/// `bytes` of text made of one block of distinct ~100-character lines repeated: realistic
+/// chunking, storing and indexing at full size while only one block's chunks need the model.
+fn repeated_text(bytes: usize) -> String {
+    let block: String = (0..500)
+        .map(|i| {
+            format!(
+                "Invoice {i} for order {} is due on day {} of the month; contact billing desk {}.\n",
+                i * 37 % 10007,
+                i % 28 + 1,
+                i % 13
+            )
+        })
+        .collect();
+    let mut text = String::with_capacity(bytes + block.len());
+    while text.len() < bytes {
+        text.push_str(&block);
+    }
+    text
+}
+
+fn add() {
+    println!(
+        "== add: DataStore::add_paths in a child process, {THREADS} threads, default chunking (1000/200)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("stores");
+    let root_s = root.to_str().unwrap();
+    let mut figures = Vec::new();
+    for (name, mib) in [("small", 1usize), ("big", 50)] {
+        let file = dir.path().join(format!("{name}.txt"));
+        std::fs::write(&file, repeated_text(mib << 20)).unwrap();
+        let v = child(&["add", root_s, name, file.to_str().unwrap()]);
+        let (secs, chunks) = (v["secs"].as_f64().unwrap(), v["chunks"].as_f64().unwrap());
+        println!(
+            "add {mib} MB: {chunks} chunks ({} embedded, {} reused) in {secs:.1} s, {:.0} chunks/s, peak RSS {:.0} MiB",
+            v["embedded"],
+            v["reused"],
+            chunks / secs,
+            v["peak_mib"].as_f64().unwrap()
+        );
+        figures.push(v["peak_mib"].as_f64().unwrap());
+        std::fs::remove_file(&file).unwrap();
+    }
+    println!(
+        "add peak RSS: 1 MB file {:.0} MiB | 50 MB file {:.0} MiB | ratio {:.2} (limit 500 MiB: {})",
+        figures[0],
+        figures[1],
+        figures[1] / figures[0],
+        if figures[1] < 500.0 {
+            "met"
+        } else {
+            "EXCEEDED"
+        }
+    );
+
+    // Throughput when every chunk is new, against the bare embedder on the same texts.
+    let distinct: String = corpus()[..64].join("\n\n");
+    let file = dir.path().join("distinct.txt");
+    std::fs::write(&file, &distinct).unwrap();
+    let v = child(&["add", root_s, "distinct", file.to_str().unwrap()]);
+    let pipeline = v["chunks"].as_f64().unwrap() / v["secs"].as_f64().unwrap();
+    let texts: Vec<String> = llf_rag::chunk::chunk_text(&distinct, 1000, 200)
+        .into_iter()
+        .map(|c| c.text)
+        .collect();
+    let config = EmbedderConfig::from_settings(&settings(Some(THREADS))).unwrap();
+    let embedder = Embedder::load_blocking(&config).unwrap();
+    embedder.embed_blocking(&texts[..8]).unwrap();
+    let t = Instant::now();
+    embedder.embed_blocking(&texts).unwrap();
+    let bare = texts.len() as f64 / t.elapsed().as_secs_f64();
+    println!(
+        "add distinct chunks: bare embedder {bare:.1} chunks/s | add_paths {pipeline:.1} chunks/s | ratio {:.2}",
+        pipeline / bare
+    );
+
+    // A query in a fresh process, as `llf datastore query` runs it (model on every core).
+    let floor = child(&["embed-only"]);
+    for name in ["distinct", "big"] {
+        let v = child(&["query", root_s, name]);
+        println!(
+            "query `{name}` store, fresh process: open {:.0} ms, first query done at {:.0} ms, warm p50 {:.1} ms, peak RSS {:.0} MiB | model + 1 query alone {:.0} MiB | ratio {:.2}",
+            v["open_ms"].as_f64().unwrap(),
+            v["first_ms"].as_f64().unwrap(),
+            v["warm_p50_ms"].as_f64().unwrap(),
+            v["peak_mib"].as_f64().unwrap(),
+            floor["peak_mib"].as_f64().unwrap(),
+            v["peak_mib"].as_f64().unwrap() / floor["peak_mib"].as_f64().unwrap()
+        );
+    }
+}
+
 fn main() {
-    let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("__child") {
+        let a: Vec<&str> = args[1..].iter().map(String::as_str).collect();
+        match a.as_slice() {
+            ["add", root, name, file] => child_add(root, name, file),
+            ["query", root, name] => child_query(root, name),
+            ["embed-only"] => child_embed_only(),
+            other => panic!("unknown child task {other:?}"),
+        }
+        return;
+    }
+    let only = args.iter().find(|a| !a.starts_with('-')).cloned();
     let run = |part: &str| only.as_deref().is_none_or(|o| part.contains(o));
     let queries = clustered(200, 99);
     if run("ingestion") {
         ingestion();
+    }
+    if run("add") {
+        add();
     }
     if run("search-100k") {
         search(100_000, IndexType::Hnsw, &queries);

@@ -2,15 +2,21 @@
 
 use std::path::Path;
 
-use llf_core::trash::{ItemType, Trash, TrashItem};
+use std::collections::HashMap;
+
+use llf_core::trash::{ItemType, Trash, TrashFilter, TrashItem};
 use serde::{Deserialize, Serialize};
 
 use crate::embed::ModelInfo;
+use crate::error::ImportProblem;
 use crate::index::{Metric, VectorIndex};
+use crate::lock::StoreLock;
 use crate::manifest::Manifest;
-use crate::meta::{self, NewChunk};
-use crate::progress::{Progress, Stage};
-use crate::store::{DataStore, MANIFEST_FILE, StoreOptions, validate_name};
+use crate::meta::{self, FileVersion, NewChunk};
+use crate::progress::{Progress, ProgressEvent, Stage};
+use crate::store::{
+    DataStore, MANIFEST_FILE, Staging, StoreOptions, blocking, chain, validate_name,
+};
 use crate::{RagError, Result};
 
 /// One store in a listing.
@@ -56,9 +62,11 @@ pub fn list_stores(root: &Path) -> Result<Vec<StoreSummary>> {
     Ok(out)
 }
 
-/// Moves store `name` to the trash.
+/// Moves store `name` to the trash, holding its lock: fails with [`RagError::Busy`] while
+/// another process changes it.
 pub async fn delete_store(root: &Path, name: &str, trash: &Trash) -> Result<TrashItem> {
     validate_name(name)?;
+    let _lock = StoreLock::acquire(root, name)?;
     let dir = root.join(name);
     if !dir.is_dir() {
         return Err(RagError::StoreNotFound(name.to_owned()));
@@ -68,6 +76,27 @@ pub async fn delete_store(root: &Path, name: &str, trash: &Trash) -> Result<Tras
         .await?;
     tracing::info!(store = name, trash_id = %item.id, "data store moved to the trash");
     Ok(item)
+}
+
+/// The lock a restore of trash item `id` must hold: the store's lock when the item is a data
+/// store (so a restore cannot race a create or import of the same name), `None` for other
+/// items. Hold it across [`Trash::restore`].
+pub async fn lock_for_restore(trash: &Trash, id: &str) -> Result<Option<StoreLock>> {
+    let filter = TrashFilter {
+        item_type: Some(ItemType::Datastore),
+        ..TrashFilter::default()
+    };
+    let items = trash.list(&filter).await?;
+    let Some(item) = items.iter().find(|i| i.id == id) else {
+        return Ok(None);
+    };
+    let (Some(root), Some(name)) = (
+        item.original_path.parent(),
+        item.original_path.file_name().and_then(|n| n.to_str()),
+    ) else {
+        return Ok(None);
+    };
+    StoreLock::acquire(root, name).map(Some)
 }
 
 /// A text of a Python data store, with its source when the file names one.
@@ -154,18 +183,19 @@ pub async fn import_python_store(
     progress: &dyn Progress,
 ) -> Result<DataStore> {
     validate_name(name)?;
+    let _lock = StoreLock::acquire(root, name)?;
     if root.join(name).exists() {
         return Err(RagError::StoreExists(name.to_owned()));
     }
-    let bad_index = |reason: String| RagError::Input {
+    let bad_index = |problem: ImportProblem| RagError::ImportIndex {
         path: index_path.to_owned(),
-        reason,
+        problem,
     };
     if !index_path.is_file() {
-        return Err(bad_index("no such file".into()));
+        return Err(bad_index(ImportProblem::Missing));
     }
     let path = index_path.to_owned();
-    let (metric, dim, vectors) = tokio::task::spawn_blocking(move || -> Result<_> {
+    let (metric, dim, vectors) = blocking(move || {
         // Read with the inner-product metric first to learn the real one from the file.
         let index = VectorIndex::read(
             &path,
@@ -178,16 +208,24 @@ pub async fn import_python_store(
         Ok((metric, index.dim(), vectors))
     })
     .await
-    .map_err(|e| RagError::Task(e.to_string()))?
-    .map_err(|e| bad_index(format!("not a readable FAISS flat index ({e})")))?;
-    let metric = metric.ok_or_else(|| {
-        bad_index("only IndexFlatIP and IndexFlatL2 indexes can be imported".into())
+    .map_err(|e| {
+        // FAISS's own message names C++ functions and source files: for the log, not the user.
+        tracing::debug!(path = %index_path.display(), error = %chain(&e), "index import failed");
+        match e {
+            RagError::Index {
+                action: "reading vectors back",
+                ..
+            } => bad_index(ImportProblem::NotFlat),
+            _ => bad_index(ImportProblem::NotAnIndex),
+        }
     })?;
+    let metric = metric.ok_or_else(|| bad_index(ImportProblem::NotFlat))?;
     if dim != model.dimension {
-        return Err(bad_index(format!(
-            "its vectors have {dim} dimensions but model `{}` makes {}; name the model the index was built with",
-            model.id, model.dimension
-        )));
+        return Err(bad_index(ImportProblem::Dimension {
+            index: dim,
+            model: model.id.clone(),
+            model_dimension: model.dimension,
+        }));
     }
     let texts = read_texts(texts_path)?;
     let n = vectors.len() / dim.max(1);
@@ -201,59 +239,68 @@ pub async fn import_python_store(
         });
     }
     let default_source = texts_path.to_string_lossy().into_owned();
-    let mut store = DataStore::create_with_metric(
-        root,
-        name,
-        model,
-        &StoreOptions::default(),
-        metric,
-        Some(index_path.to_string_lossy().into_owned()),
-    )
-    .await?;
-    progress.start(Stage::Reading, n as u64);
-    let mut by_source: Vec<(String, Vec<NewChunk>)> = Vec::new();
-    for (i, (t, v)) in texts.into_iter().zip(vectors.chunks_exact(dim)).enumerate() {
-        let source = t.source.unwrap_or_else(|| default_source.clone());
-        let position = by_source
-            .iter()
-            .find(|(s, _)| *s == source)
-            .map_or(0, |(_, c)| c.len()) as i64;
-        let chunk = NewChunk {
-            source: source.clone(),
-            position,
-            start: 0,
-            hash: crate::chunk::content_hash(t.text.as_bytes()),
-            text: t.text,
-            vector: v.to_vec(),
-        };
-        match by_source.iter_mut().find(|(s, _)| *s == source) {
-            Some((_, list)) => list.push(chunk),
-            None => by_source.push((source, vec![chunk])),
+    let staging = Staging::new(root, name)?;
+    let built = async {
+        let mut store = DataStore::create_in(
+            &staging.dir,
+            name,
+            model,
+            &StoreOptions::default(),
+            metric,
+            Some(index_path.to_string_lossy().into_owned()),
+        )
+        .await?;
+        progress.event(&ProgressEvent::Started {
+            stage: Stage::Reading,
+            total: n as u64,
+        });
+        let mut positions: HashMap<String, i64> = HashMap::new();
+        let mut chunks = Vec::with_capacity(n);
+        for (t, v) in texts.into_iter().zip(vectors.chunks_exact(dim)) {
+            let source = t.source.unwrap_or_else(|| default_source.clone());
+            let position = positions.entry(source.clone()).or_insert(0);
+            chunks.push(NewChunk {
+                source,
+                position: *position,
+                start: 0,
+                hash: crate::chunk::content_hash(t.text.as_bytes()),
+                text: t.text,
+                vector: v.to_vec(),
+            });
+            *position += 1;
         }
-        if i % 1000 == 0 {
-            progress.advance(Stage::Reading, 1000.min(n - i) as u64);
-        }
-    }
-    progress.finish(Stage::Reading);
-    let result = async {
+        progress.event(&ProgressEvent::Advanced {
+            stage: Stage::Reading,
+            n: n as u64,
+        });
+        progress.event(&ProgressEvent::Finished {
+            stage: Stage::Reading,
+        });
+        let files: Vec<FileVersion> = positions
+            .into_iter()
+            .map(|(path, count)| FileVersion {
+                hash: format!("imported:{}", crate::chunk::content_hash(path.as_bytes())),
+                path,
+                chunks: count,
+            })
+            .collect();
         let mut tx = store.pool().begin().await?;
-        for (source, chunks) in &by_source {
-            let hash = crate::chunk::content_hash(source.as_bytes());
-            meta::insert_file(&mut tx, source, &format!("imported:{hash}"), chunks).await?;
-        }
+        let ids = meta::insert_chunks(&mut tx, &chunks).await?;
+        drop(chunks);
+        let new_mark = ids.last().copied().unwrap_or(0);
+        meta::commit(&mut tx, &files, 0, 0, new_mark).await?;
         tx.commit().await?;
-        store
-            .update_index(Vec::new(), Vec::new(), true, progress)
-            .await
+        store.publish(0, new_mark, true, progress).await?;
+        store.close().await;
+        Ok::<_, RagError>(())
     }
     .await;
-    if let Err(e) = result {
+    if let Err(e) = built {
         // Leave nothing half-imported behind.
-        let dir = store.dir().to_owned();
-        store.close().await;
-        let _ = std::fs::remove_dir_all(&dir);
+        staging.discard();
         return Err(e);
     }
+    staging.publish()?;
     tracing::info!(store = name, vectors = n, "python faiss store imported");
-    Ok(store)
+    DataStore::open(root, name).await
 }

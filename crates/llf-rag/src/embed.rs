@@ -1,11 +1,18 @@
 //! Local text embeddings with fastembed over an ONNX model directory.
 //!
-//! Throughput on few cores comes from three things: texts are sorted by length so a batch pads
-//! little, batches are sized by the config, and with several threads the batches are spread over
-//! a pool of single-threaded ONNX sessions that run side by side (one intra-op thread per session
-//! scales better on small CPUs than one session with many threads, whose per-op synchronisation
-//! dominates at this model size). A single text (a query) goes to one more session that uses
-//! every thread, so a query is not limited to one core.
+//! One ONNX session per process, created when first used (a process that never embeds pays
+//! nothing), with every configured thread as intra-op threads. A session holds its own copy of
+//! the weights (about 100 MB for the int8 all-MiniLM-L6-v2, whose weights ONNX Runtime expands
+//! to float) plus the working memory of a batch, so a pool of one session per core, which ran
+//! batches side by side, cost 100–160 MB per core: 1.9 GB on a machine with many cores. Memory
+//! now stays flat whatever the core count, for some throughput on small machines (see
+//! docs/PERFORMANCE.md).
+//!
+//! Throughput comes from sorting texts by length so a batch pads little. Batch memory grows with
+//! the texts per batch times the square of their padded length, so batches are sized by a token
+//! budget: short texts go many at a time, full-length chunks two at a time,
+//! which is as fast per text and keeps a batch's working memory near 80 MB. ONNX Runtime's arena
+//! is off, so that memory is returned after each batch instead of kept at its high-water mark.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -21,6 +28,37 @@ use crate::{RagError, Result};
 
 /// Tokens kept per text: the length all-MiniLM-L6-v2 was trained with.
 const MAX_TOKENS: usize = 256;
+
+/// Padded tokens² per batch: a batch's working memory grows with its size times the square of
+/// its (padded) length (the attention matrices), and ONNX Runtime's grows faster still above
+/// this, measured on all-MiniLM-L6-v2: 2 texts of 256 tokens take ~80 MB per session where 32
+/// took ~570 MB, at the same speed. Short texts still go 32 (the configured batch) at a time.
+const TOKEN_BUDGET: usize = 2 * MAX_TOKENS * MAX_TOKENS;
+
+/// A text's token count, estimated from its length (about 3 characters a token for prose,
+/// fewer for code): only used to size batches.
+fn estimated_tokens(text: &str) -> usize {
+    (text.len() / 3 + 2).clamp(8, MAX_TOKENS)
+}
+
+/// Splits `order` (indices of `texts`, longest first) into batches of at most `batch_size`
+/// texts whose padded length² × count stays within [`TOKEN_BUDGET`].
+fn batches(texts: &[String], order: &[usize], batch_size: usize) -> Vec<Vec<usize>> {
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    let mut limit = 0;
+    for &i in order {
+        match out.last_mut() {
+            Some(batch) if batch.len() < limit => batch.push(i),
+            _ => {
+                // The first text of a batch is its longest: it sets the padded length.
+                let tokens = estimated_tokens(&texts[i]);
+                limit = (TOKEN_BUDGET / (tokens * tokens)).clamp(1, batch_size);
+                out.push(vec![i]);
+            }
+        }
+    }
+    out
+}
 
 /// Which model a vector came from; recorded in every store's manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,7 +78,7 @@ pub struct EmbedderConfig {
     /// The `libonnxruntime.so` to load; `None` uses the one already loaded in this process (or
     /// what `ort` finds by itself).
     pub onnxruntime_path: Option<PathBuf>,
-    /// Threads (and parallel sessions) for embedding; `None` uses every core.
+    /// Intra-op threads of the session; `None` uses every core.
     pub threads: Option<usize>,
     /// Texts per batch.
     pub batch_size: usize,
@@ -101,22 +139,27 @@ impl EmbedderConfig {
     }
 }
 
-/// A loaded embedding model. Cheap to clone; every clone shares the sessions.
+/// A loaded embedding model. Cheap to clone; every clone shares the session.
 #[derive(Clone)]
 pub struct Embedder {
-    sessions: Arc<Vec<Mutex<TextEmbedding>>>,
-    /// A session with every thread for single texts (queries), where one-thread sessions would
-    /// leave cores idle; `None` with one thread.
-    single: Option<Arc<Mutex<TextEmbedding>>>,
+    shared: Arc<Shared>,
     model: ModelInfo,
     batch_size: usize,
+}
+
+/// What the session is made from, and the session once made.
+struct Shared {
+    dir: PathBuf,
+    threads: usize,
+    /// `None` until first used.
+    session: Mutex<Option<TextEmbedding>>,
 }
 
 impl std::fmt::Debug for Embedder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Embedder")
             .field("model", &self.model)
-            .field("sessions", &self.sessions.len())
+            .field("threads", &self.shared.threads)
             .field("batch_size", &self.batch_size)
             .finish()
     }
@@ -130,6 +173,77 @@ fn read(dir: &Path, name: &str) -> Result<Vec<u8>> {
     })
 }
 
+/// The vector length the model's `config.json` declares (`hidden_size` for BERT-like models,
+/// which mean pooling keeps), when it declares one.
+fn declared_dimension(dir: &Path) -> Option<usize> {
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("config.json")).ok()?).ok()?;
+    ["hidden_size", "dim", "d_model"]
+        .iter()
+        .find_map(|k| config.get(*k)?.as_u64())
+        .and_then(|d| usize::try_from(d).ok())
+        .filter(|&d| d > 0)
+}
+
+impl Shared {
+    fn create_session(&self) -> Result<TextEmbedding> {
+        let dir = &self.dir;
+        let fail = |reason: String| RagError::ModelLoad {
+            dir: dir.clone(),
+            reason,
+        };
+        let tokenizer = TokenizerFiles {
+            tokenizer_file: read(dir, "tokenizer.json")?,
+            config_file: read(dir, "config.json")?,
+            special_tokens_map_file: read(dir, "special_tokens_map.json")?,
+            tokenizer_config_file: read(dir, "tokenizer_config.json")?,
+        };
+        let model = UserDefinedEmbeddingModel::new(read(dir, "model.onnx")?, tokenizer)
+            .with_pooling(Pooling::Mean);
+        // The default CPU provider has ONNX Runtime's arena off: see the module docs.
+        let options = InitOptionsUserDefined::new()
+            .with_execution_providers(vec![ort::ep::CPU::default().build()])
+            .with_max_length(MAX_TOKENS)
+            .with_intra_threads(self.threads)
+            // Idle intra-op threads sleep instead of spinning: spinning threads take cores from
+            // everything else on a busy machine and slow the session itself down there.
+            .with_session_config("session.intra_op.allow_spinning", "0");
+        let started = Instant::now();
+        // `ort` panics when no ONNX Runtime library can be found; report it instead.
+        let session = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            TextEmbedding::try_new_from_user_defined(model, options)
+        }))
+        .map_err(|_| fail("ONNX Runtime could not be loaded".into()))?
+        .map_err(|e| fail(e.to_string()))?;
+        tracing::debug!(
+            threads = self.threads,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "embedding session created"
+        );
+        Ok(session)
+    }
+
+    /// Embeds each batch of `inputs` (already sized), creating the session first if needed.
+    fn run(&self, batches: &[Vec<&str>]) -> Result<Vec<Vec<f32>>> {
+        let mut guard = self
+            .session
+            .lock()
+            .map_err(|_| RagError::Embed("the embedding session was poisoned".into()))?;
+        let session = match guard.as_mut() {
+            Some(session) => session,
+            None => guard.insert(self.create_session()?),
+        };
+        let mut out = Vec::with_capacity(batches.iter().map(Vec::len).sum());
+        for inputs in batches {
+            let vectors = session
+                .embed(inputs, Some(inputs.len()))
+                .map_err(|e| RagError::Embed(e.to_string()))?;
+            out.extend(vectors.into_iter().map(normalize));
+        }
+        Ok(out)
+    }
+}
+
 impl Embedder {
     /// Loads the model (blocking work runs off the async threads).
     pub async fn load(config: EmbedderConfig) -> Result<Self> {
@@ -138,7 +252,8 @@ impl Embedder {
             .map_err(|e| RagError::Task(e.to_string()))?
     }
 
-    /// Loads the model on the current thread.
+    /// Loads the model on the current thread: loads ONNX Runtime and checks the model files;
+    /// the session is created when first needed.
     pub fn load_blocking(config: &EmbedderConfig) -> Result<Self> {
         let dir = &config.model_dir;
         let fail = |reason: String| RagError::ModelLoad {
@@ -151,56 +266,43 @@ impl Embedder {
                 .map_err(|e| fail(format!("cannot load ONNX Runtime {}: {e}", lib.display())))?;
             drop(builder);
         }
-        let onnx = read(dir, "model.onnx")?;
-        let tokenizer = TokenizerFiles {
-            tokenizer_file: read(dir, "tokenizer.json")?,
-            config_file: read(dir, "config.json")?,
-            special_tokens_map_file: read(dir, "special_tokens_map.json")?,
-            tokenizer_config_file: read(dir, "tokenizer_config.json")?,
-        };
+        for name in [
+            "model.onnx",
+            "tokenizer.json",
+            "config.json",
+            "special_tokens_map.json",
+            "tokenizer_config.json",
+        ] {
+            if !dir.join(name).is_file() {
+                return Err(fail(format!("{name} is missing")));
+            }
+        }
         let threads = config
             .threads
             .or_else(|| std::thread::available_parallelism().ok().map(usize::from))
             .unwrap_or(1)
             .max(1);
-        let session = |intra_threads: usize| -> Result<TextEmbedding> {
-            let model = UserDefinedEmbeddingModel::new(onnx.clone(), tokenizer.clone())
-                .with_pooling(Pooling::Mean);
-            let options = InitOptionsUserDefined::new()
-                .with_max_length(MAX_TOKENS)
-                .with_intra_threads(intra_threads);
-            // `ort` panics when no ONNX Runtime library can be found; report it instead.
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                TextEmbedding::try_new_from_user_defined(model, options)
-            }))
-            .map_err(|_| fail("ONNX Runtime could not be loaded".into()))?
-            .map_err(|e| fail(e.to_string()))
-        };
-        let mut sessions = Vec::with_capacity(threads);
-        for _ in 0..threads {
-            sessions.push(Mutex::new(session(1)?));
-        }
-        let single = if threads > 1 {
-            Some(Arc::new(Mutex::new(session(threads)?)))
-        } else {
-            None
-        };
         let id = dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| dir.display().to_string());
         let mut embedder = Self {
-            sessions: Arc::new(sessions),
-            single,
+            shared: Arc::new(Shared {
+                dir: dir.clone(),
+                threads,
+                session: Mutex::new(None),
+            }),
             model: ModelInfo { id, dimension: 0 },
             batch_size: config.batch_size.max(1),
         };
-        let probe = embedder.embed_blocking(&["dimension probe".to_owned()])?;
-        embedder.model.dimension = probe.first().map_or(0, Vec::len);
+        embedder.model.dimension = match declared_dimension(dir) {
+            Some(d) => d,
+            None => embedder.embed_one("dimension probe")?.len(),
+        };
         if embedder.model.dimension == 0 {
             return Err(fail("the model returned empty vectors".into()));
         }
-        tracing::info!(model = %embedder.model.id, dimension = embedder.model.dimension, sessions = threads, "embedding model loaded");
+        tracing::info!(model = %embedder.model.id, dimension = embedder.model.dimension, threads, "embedding model loaded");
         Ok(embedder)
     }
 
@@ -213,11 +315,35 @@ impl Embedder {
     pub async fn embed_query(&self, text: &str) -> Result<Vec<f32>> {
         let this = self.clone();
         let text = text.to_owned();
-        let mut out = tokio::task::spawn_blocking(move || this.embed_blocking(&[text]))
+        tokio::task::spawn_blocking(move || this.embed_query_blocking(&text))
             .await
-            .map_err(|e| RagError::Task(e.to_string()))??;
-        out.pop()
+            .map_err(|e| RagError::Task(e.to_string()))?
+    }
+
+    /// Blocking form of [`Embedder::embed_query`].
+    pub fn embed_query_blocking(&self, text: &str) -> Result<Vec<f32>> {
+        let vector = self.embed_one(text)?;
+        self.check_dimension(&vector)?;
+        Ok(vector)
+    }
+
+    fn embed_one(&self, text: &str) -> Result<Vec<f32>> {
+        self.shared
+            .run(&[vec![text]])?
+            .pop()
             .ok_or_else(|| RagError::Embed("the model returned no vector".into()))
+    }
+
+    fn check_dimension(&self, v: &[f32]) -> Result<()> {
+        if v.len() == self.model.dimension {
+            Ok(())
+        } else {
+            Err(RagError::Embed(format!(
+                "the model returned {} values, not the {} its config.json declares",
+                v.len(),
+                self.model.dimension
+            )))
+        }
     }
 
     /// Embeds many texts, batched; vectors come back in input order, L2-normalised.
@@ -234,81 +360,30 @@ impl Embedder {
             return Ok(Vec::new());
         }
         let started = Instant::now();
-        if let (Some(single), [_]) = (&self.single, texts) {
-            let inputs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            return run(single, &inputs);
-        }
         // Longest first: similar lengths share a batch, so little padding is computed.
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(texts[i].len()));
-        let batches: Vec<Vec<usize>> = order
-            .chunks(self.batch_size)
-            .map(<[usize]>::to_vec)
+        let batches = batches(texts, &order, self.batch_size);
+        let inputs: Vec<Vec<&str>> = batches
+            .iter()
+            .map(|b| b.iter().map(|&i| texts[i].as_str()).collect())
             .collect();
-        let workers = self.sessions.len().min(batches.len()).max(1);
-        let mut results: Vec<Option<Vec<f32>>> = vec![None; texts.len()];
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        type Done = Vec<(usize, Vec<f32>)>;
-        let outcome: Result<Vec<Done>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..workers)
-                .map(|w| {
-                    let batches = &batches;
-                    let next = &next;
-                    scope.spawn(move || -> Result<Done> {
-                        let mut done = Vec::new();
-                        loop {
-                            let b = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            let Some(batch) = batches.get(b) else {
-                                return Ok(done);
-                            };
-                            let inputs: Vec<&str> =
-                                batch.iter().map(|&i| texts[i].as_str()).collect();
-                            let vectors = self.run_session(w, &inputs)?;
-                            done.extend(batch.iter().copied().zip(vectors));
-                        }
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .map_err(|_| RagError::Task("an embedding thread panicked".into()))?
-                })
-                .collect()
-        });
-        for (i, v) in outcome?.into_iter().flatten() {
-            results[i] = Some(v);
-        }
-        let out: Vec<Vec<f32>> = results.into_iter().flatten().collect();
-        if out.len() != texts.len() {
+        let vectors = self.shared.run(&inputs)?;
+        if vectors.len() != texts.len() {
             return Err(RagError::Embed("the model returned too few vectors".into()));
+        }
+        let mut results: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
+        for (i, v) in batches.iter().flatten().zip(vectors) {
+            self.check_dimension(&v)?;
+            results[*i] = v;
         }
         tracing::debug!(
             texts = texts.len(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "embedded"
         );
-        Ok(out)
+        Ok(results)
     }
-
-    fn run_session(&self, worker: usize, inputs: &[&str]) -> Result<Vec<Vec<f32>>> {
-        let session = self
-            .sessions
-            .get(worker)
-            .ok_or_else(|| RagError::Embed("no embedding session".into()))?;
-        run(session, inputs)
-    }
-}
-
-fn run(session: &Mutex<TextEmbedding>, inputs: &[&str]) -> Result<Vec<Vec<f32>>> {
-    let mut session = session
-        .lock()
-        .map_err(|_| RagError::Embed("an embedding session was poisoned".into()))?;
-    let vectors = session
-        .embed(inputs, Some(inputs.len()))
-        .map_err(|e| RagError::Embed(e.to_string()))?;
-    Ok(vectors.into_iter().map(normalize).collect())
 }
 
 /// Scales `v` to unit length so inner product is cosine similarity.
@@ -320,4 +395,21 @@ pub fn normalize(mut v: Vec<f32>) -> Vec<f32> {
         }
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_texts_go_in_small_batches_short_ones_in_full_batches() {
+        let texts: Vec<String> = [2000, 1500, 800, 800, 800, 800, 100, 100, 100]
+            .iter()
+            .map(|&n| "x".repeat(n))
+            .collect();
+        let order: Vec<usize> = (0..texts.len()).collect();
+        let b = batches(&texts, &order, 4);
+        assert_eq!(b, vec![vec![0, 1], vec![2, 3], vec![4, 5], vec![6, 7, 8]]);
+        assert!(b.iter().flatten().count() == texts.len());
+    }
 }

@@ -97,14 +97,32 @@ pub enum RagError {
     /// Invalid input from the caller.
     #[error("{0}")]
     Invalid(String),
-    /// FAISS reported an error.
-    #[error("faiss: {0}")]
-    Faiss(#[from] faiss::error::Error),
+    /// A Python FAISS index cannot be imported.
+    #[error("cannot import {path}: {problem}")]
+    ImportIndex {
+        /// The index file given.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: ImportProblem,
+    },
+    /// The vector index library failed.
+    #[error("the vector index failed while {action}")]
+    Index {
+        /// What was being done.
+        action: &'static str,
+        /// The library's message.
+        #[source]
+        source: BackendError,
+    },
     /// The metadata database failed.
-    #[error("metadata database: {0}")]
-    Database(#[from] sqlx::Error),
+    #[error("the metadata database of a data store failed")]
+    Database {
+        /// The database's message.
+        #[source]
+        source: BackendError,
+    },
     /// A file operation failed.
-    #[error("{context}: {source}")]
+    #[error("{context}")]
     Io {
         /// What was being done.
         context: String,
@@ -120,7 +138,92 @@ pub enum RagError {
     Task(String),
 }
 
+/// Why a Python FAISS index cannot be imported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ImportProblem {
+    /// The file does not exist.
+    Missing,
+    /// The file is not an index FAISS can read.
+    NotAnIndex,
+    /// FAISS reads it, but it is not a flat index.
+    NotFlat,
+    /// Its vectors are not the loaded model's size.
+    Dimension {
+        /// Dimension of the index.
+        index: usize,
+        /// The loaded model.
+        model: String,
+        /// The model's dimension.
+        model_dimension: usize,
+    },
+}
+
+impl std::fmt::Display for ImportProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Missing => f.write_str("no such file; check the path given to --index"),
+            Self::NotAnIndex => f.write_str(
+                "it is not a FAISS index written by `faiss.write_index`; --index must name the index file of the Python store (the texts go to --texts)",
+            ),
+            Self::NotFlat => f.write_str(
+                "only IndexFlatIP and IndexFlatL2 indexes can be imported; re-create the store from its documents with `llf datastore create`",
+            ),
+            Self::Dimension {
+                index,
+                model,
+                model_dimension,
+            } => write!(
+                f,
+                "its vectors have {index} dimensions but model `{model}` makes {model_dimension}; set `rag.embedding_model_dir` to the model the index was built with"
+            ),
+        }
+    }
+}
+
+/// A message from a backend library (FAISS, SQLite), kept as text so no backend type becomes
+/// part of this crate's API.
+#[derive(Debug)]
+pub struct BackendError(String);
+
+impl BackendError {
+    /// FAISS reports C++ exceptions as `Error in <function> at <source file>:<line>: <message>`;
+    /// only the message means anything to a user.
+    pub(crate) fn faiss(e: &faiss::error::Error) -> Self {
+        let text = e.to_string();
+        let message = text
+            .split_once(" at ")
+            .and_then(|(_, rest)| rest.split_once(": "))
+            .map_or(text.as_str(), |(_, message)| message);
+        Self(message.trim().to_owned())
+    }
+}
+
+impl std::fmt::Display for BackendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BackendError {}
+
+impl From<sqlx::Error> for RagError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Database {
+            source: BackendError(e.to_string()),
+        }
+    }
+}
+
 impl RagError {
+    /// A FAISS failure while doing `action` ("searching", "writing the index"…).
+    pub(crate) fn index(action: &'static str, e: &faiss::error::Error) -> Self {
+        Self::Index {
+            action,
+            source: BackendError::faiss(e),
+        }
+    }
+
     pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Self::Io {
             context: context.into(),

@@ -98,54 +98,70 @@ impl VectorIndex {
                 vectors.len()
             )));
         }
+        let mut index = Self::empty(kind, metric, dim, n)?;
+        if index.needs_training() {
+            if n == 0 {
+                return Err(RagError::Invalid(
+                    "an IVF index needs vectors to train on; add files first".into(),
+                ));
+            }
+            let sample: Vec<f32> = Self::training_rows(n)
+                .flat_map(|i| vectors[i * dim..(i + 1) * dim].iter().copied())
+                .collect();
+            index.train(&sample)?;
+        }
+        index.add(ids, vectors)?;
+        Ok(index)
+    }
+
+    /// An empty index of `kind` sized for about `expected` vectors (IVF picks its list count
+    /// from it, and must be [trained](Self::train) before vectors are added).
+    pub fn empty(kind: IndexType, metric: Metric, dim: usize, expected: usize) -> Result<Self> {
         let (description, nprobe) = match kind {
             IndexType::Flat => ("IDMap,Flat".to_owned(), 0),
             IndexType::Hnsw => (format!("IDMap,HNSW{HNSW_M},Flat"), 0),
             IndexType::Ivf => {
-                let lists = ivf_lists(n);
+                let lists = ivf_lists(expected);
                 // IVF indexes keep their own ids, no IDMap needed.
                 (format!("IVF{lists},Flat"), ivf_probes(lists))
             }
         };
         let dim_u32 = u32::try_from(dim)
             .map_err(|_| RagError::Invalid(format!("dimension {dim} is too large")))?;
-        let mut inner = faiss::index_factory(dim_u32, description.as_str(), metric.faiss())?;
-        if !inner.is_trained() {
-            if n == 0 {
-                return Err(RagError::Invalid(
-                    "an IVF index needs vectors to train on; add files first".into(),
-                ));
-            }
-            // Train on an evenly spread sample: enough for k-means, far cheaper than everything.
-            let lists = ivf_lists(n);
-            let want = (lists * IVF_TRAIN_PER_LIST).min(n);
-            if want < n {
-                let step = n / want;
-                let sample: Vec<f32> = (0..want)
-                    .flat_map(|i| {
-                        vectors[i * step * dim..(i * step + 1) * dim]
-                            .iter()
-                            .copied()
-                    })
-                    .collect();
-                inner.train(&sample)?;
-            } else {
-                inner.train(vectors)?;
-            }
-        }
-        let mut index = Self {
+        let inner = faiss::index_factory(dim_u32, description.as_str(), metric.faiss())
+            .map_err(|e| RagError::index("creating an index", &e))?;
+        Ok(Self {
             inner,
             metric,
             kind,
             nprobe,
-        };
-        index.add(ids, vectors)?;
-        Ok(index)
+        })
+    }
+
+    /// Whether [`Self::train`] must run before vectors are added.
+    pub fn needs_training(&self) -> bool {
+        !self.inner.is_trained()
+    }
+
+    /// The rows of `n` to train an IVF index on: an evenly spread sample, enough for k-means and
+    /// far cheaper than everything.
+    pub fn training_rows(n: usize) -> impl Iterator<Item = usize> {
+        let want = (ivf_lists(n) * IVF_TRAIN_PER_LIST).min(n).max(1);
+        let step = (n / want).max(1);
+        (0..want).map(move |i| i * step).filter(move |&i| i < n)
+    }
+
+    /// Trains the index on `sample` (row-major).
+    pub fn train(&mut self, sample: &[f32]) -> Result<()> {
+        self.inner
+            .train(sample)
+            .map_err(|e| RagError::index("training the index", &e))
     }
 
     /// Reads an index written by [`VectorIndex::write`] or by Python FAISS.
     pub fn read(path: &Path, kind: IndexType, metric: Metric, nprobe: usize) -> Result<Self> {
-        let inner = faiss::read_index(path.to_string_lossy().as_ref())?;
+        let inner = faiss::read_index(path.to_string_lossy().as_ref())
+            .map_err(|e| RagError::index("reading the index", &e))?;
         Ok(Self {
             inner,
             metric,
@@ -157,7 +173,8 @@ impl VectorIndex {
     /// Writes the index atomically: a temporary file in the same directory, then a rename.
     pub fn write(&self, path: &Path) -> Result<()> {
         let tmp = path.with_extension("faiss.tmp");
-        faiss::write_index(&self.inner, tmp.to_string_lossy().as_ref())?;
+        faiss::write_index(&self.inner, tmp.to_string_lossy().as_ref())
+            .map_err(|e| RagError::index("writing the index", &e))?;
         std::fs::File::open(&tmp)
             .and_then(|f| f.sync_all())
             .map_err(|e| RagError::io(format!("cannot sync {}", tmp.display()), e))?;
@@ -175,8 +192,9 @@ impl VectorIndex {
             return Ok(());
         }
         let ids: Vec<Idx> = ids.iter().map(|&i| Idx::new(i as u64)).collect();
-        self.inner.add_with_ids(vectors, &ids)?;
-        Ok(())
+        self.inner
+            .add_with_ids(vectors, &ids)
+            .map_err(|e| RagError::index("adding vectors", &e))
     }
 
     /// Number of vectors.
@@ -199,18 +217,23 @@ impl VectorIndex {
         if k == 0 || self.is_empty() {
             return Ok(Vec::new());
         }
+        let failed = |e: faiss::error::Error| RagError::index("searching", &e);
         match self.kind {
             IndexType::Hnsw => {
-                let space = ParameterSpace::new()?;
-                space.set_index_parameter(&self.inner, "efSearch", HNSW_EF_SEARCH.max(k) as f64)?;
+                let space = ParameterSpace::new().map_err(failed)?;
+                space
+                    .set_index_parameter(&self.inner, "efSearch", HNSW_EF_SEARCH.max(k) as f64)
+                    .map_err(failed)?;
             }
             IndexType::Ivf if self.nprobe > 0 => {
-                let space = ParameterSpace::new()?;
-                space.set_index_parameter(&self.inner, "nprobe", self.nprobe as f64)?;
+                let space = ParameterSpace::new().map_err(failed)?;
+                space
+                    .set_index_parameter(&self.inner, "nprobe", self.nprobe as f64)
+                    .map_err(failed)?;
             }
             _ => {}
         }
-        let result = self.inner.search(query, k)?;
+        let result = self.inner.search(query, k).map_err(failed)?;
         let metric = self.metric;
         Ok(result
             .labels
@@ -233,7 +256,9 @@ impl VectorIndex {
         let n = self.len() as usize;
         let mut out = vec![0.0f32; n * self.dim()];
         if n > 0 {
-            self.inner.reconstruct_n(Idx::new(0), n, &mut out)?;
+            self.inner
+                .reconstruct_n(Idx::new(0), n, &mut out)
+                .map_err(|e| RagError::index("reading vectors back", &e))?;
         }
         Ok(out)
     }

@@ -8,7 +8,11 @@
 //! - [`store::DataStore`]: one store on disk (`manifest.json`, `meta.sqlite` with chunks,
 //!   vectors and an FTS5 table, `index.faiss`); [`store::DataStore::add_paths`] ingests `.txt`,
 //!   `.md`, `.html`, `.pdf`, `.json`/`.jsonl` and source files incrementally.
+//! - [`collect`]: which files an ingestion takes, and why it leaves others out
+//!   ([`collect::SkipReason`]).
+//! - [`lock::StoreLock`]: the one lock every change of a store holds.
 //! - [`catalog`]: listing stores, deleting them to the trash, importing a Python FAISS store.
+//! - [`fts`]: user text as a safe FTS5 query without stop words.
 //! - [`Retriever`]: search over several stores with top-k, threshold and
 //!   [`search::QueryOptions`]; [`cache::QueryCache`] in front of it.
 //! - [`context::RagContext`]: the chat integration.
@@ -51,18 +55,22 @@
 pub mod cache;
 pub mod catalog;
 pub mod chunk;
+pub mod collect;
 pub mod context;
 pub mod embed;
 mod error;
 pub mod extract;
+pub mod fts;
 pub mod index;
+mod ingest;
+pub mod lock;
 mod manifest;
 mod meta;
 pub mod progress;
 pub mod search;
 pub mod store;
 
-pub use error::{RagError, Result};
+pub use error::{BackendError, ImportProblem, RagError, Result};
 pub use index::{Metric, VectorIndex};
 pub use manifest::Manifest;
 pub use search::Retriever;

@@ -42,6 +42,11 @@ pub struct Manifest {
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
+    /// The highest chunk id the index holds: the database's commit mark when the index was
+    /// written. A database whose mark differs has a change the index has not caught up with.
+    /// `None` in stores written before the mark existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub committed_chunk_id: Option<i64>,
     /// The Python FAISS index it was imported from, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub imported_from: Option<String>,

@@ -2,6 +2,12 @@
 //! table over the chunk texts for BM25 search. Vectors live here as well as in the FAISS index
 //! so an index can be rebuilt without embedding again, and unchanged chunks of an edited file
 //! keep their vectors.
+//!
+//! An ingestion writes its chunks batch by batch while it embeds, so memory stays bounded, but
+//! they only become part of the store at the end: `store_state.committed_chunk_id` is the
+//! highest chunk id that belongs to the store, and readers ignore rows above it. An interrupted
+//! ingestion therefore leaves rows nobody sees; the next one reuses their vectors and removes
+//! them. Chunk ids only grow (`AUTOINCREMENT`), so new rows are always above the mark.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -36,7 +42,14 @@ END;
 CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
     INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
 END;
+CREATE TABLE IF NOT EXISTS store_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 ";
+
+/// The `store_state` key of the commit mark.
+const COMMITTED: &str = "committed_chunk_id";
+
+/// Rows read per page when streaming vectors.
+pub(crate) const PAGE: i64 = 4096;
 
 /// A chunk as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,6 +96,25 @@ pub(crate) async fn open(path: &Path, create: bool) -> Result<SqlitePool> {
     Ok(pool)
 }
 
+/// The commit mark: the highest chunk id that belongs to the store. `None` for a store written
+/// before the mark existed, where every row belongs.
+pub(crate) async fn committed_id(pool: &SqlitePool) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT value FROM store_state WHERE key = ?")
+            .bind(COMMITTED)
+            .fetch_optional(pool)
+            .await?,
+    )
+}
+
+/// The highest chunk id in the database, committed or not (0 when empty).
+pub(crate) async fn max_id(pool: &SqlitePool) -> Result<i64> {
+    let max: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM chunks")
+        .fetch_one(pool)
+        .await?;
+    Ok(max.unwrap_or(0))
+}
+
 /// The hash recorded for `path`, if it was ingested.
 pub(crate) async fn file_hash(pool: &SqlitePool, path: &str) -> Result<Option<String>> {
     let row = sqlx::query("SELECT hash FROM files WHERE path = ?")
@@ -93,6 +125,7 @@ pub(crate) async fn file_hash(pool: &SqlitePool, path: &str) -> Result<Option<St
 }
 
 /// A stored vector for a chunk with this content hash, to reuse instead of embedding again.
+/// Uncommitted rows count too: they hold the work of an interrupted ingestion.
 pub(crate) async fn vector_for_hash(pool: &SqlitePool, hash: &str) -> Result<Option<Vec<f32>>> {
     let row = sqlx::query("SELECT vector FROM chunks WHERE hash = ? LIMIT 1")
         .bind(hash)
@@ -101,34 +134,11 @@ pub(crate) async fn vector_for_hash(pool: &SqlitePool, hash: &str) -> Result<Opt
     Ok(row.map(|r| blob_to_vector(&r.get::<Vec<u8>, _>(0))))
 }
 
-/// Removes a file's chunks; returns how many went.
-pub(crate) async fn delete_file(tx: &mut Transaction<'_, Sqlite>, path: &str) -> Result<u64> {
-    let gone = sqlx::query("DELETE FROM chunks WHERE source = ?")
-        .bind(path)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
-    sqlx::query("DELETE FROM files WHERE path = ?")
-        .bind(path)
-        .execute(&mut **tx)
-        .await?;
-    Ok(gone)
-}
-
-/// Records a file and inserts its chunks; returns the new chunk ids in order.
-pub(crate) async fn insert_file(
+/// Inserts chunks (above the commit mark, so unseen until [`commit`]); returns their ids.
+pub(crate) async fn insert_chunks(
     tx: &mut Transaction<'_, Sqlite>,
-    path: &str,
-    hash: &str,
     chunks: &[NewChunk],
 ) -> Result<Vec<i64>> {
-    sqlx::query("INSERT INTO files (path, hash, chunks, added_at) VALUES (?, ?, ?, ?)")
-        .bind(path)
-        .bind(hash)
-        .bind(chunks.len() as i64)
-        .bind(chrono::Utc::now().to_rfc3339())
-        .execute(&mut **tx)
-        .await?;
     let mut ids = Vec::with_capacity(chunks.len());
     for c in chunks {
         let id = sqlx::query(
@@ -148,11 +158,91 @@ pub(crate) async fn insert_file(
     Ok(ids)
 }
 
-/// Every chunk id with its vector, in id order (to rebuild an index).
-pub(crate) async fn all_vectors(pool: &SqlitePool) -> Result<(Vec<i64>, Vec<f32>)> {
-    let rows = sqlx::query("SELECT id, vector FROM chunks ORDER BY id")
-        .fetch_all(pool)
+/// A file whose new chunks were inserted, to be made part of the store by [`commit`].
+#[derive(Debug, Clone)]
+pub(crate) struct FileVersion {
+    pub(crate) path: String,
+    pub(crate) hash: String,
+    pub(crate) chunks: i64,
+}
+
+/// Makes an ingestion part of the store, in the caller's transaction: the old chunks of each
+/// file in `files` (those at or below `old_mark`) go, its record is replaced, rows left above
+/// the mark by an interrupted ingestion (`old_mark < id <= stale_up_to`) go, and the mark moves
+/// to `new_mark`. Returns how many old chunks were removed.
+pub(crate) async fn commit(
+    tx: &mut Transaction<'_, Sqlite>,
+    files: &[FileVersion],
+    old_mark: i64,
+    stale_up_to: i64,
+    new_mark: i64,
+) -> Result<u64> {
+    let mut removed = 0;
+    let now = chrono::Utc::now().to_rfc3339();
+    for f in files {
+        removed += sqlx::query("DELETE FROM chunks WHERE source = ? AND id <= ?")
+            .bind(&f.path)
+            .bind(old_mark)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+        sqlx::query(
+            "INSERT INTO files (path, hash, chunks, added_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT(path) DO UPDATE SET hash = excluded.hash, chunks = excluded.chunks, added_at = excluded.added_at",
+        )
+        .bind(&f.path)
+        .bind(&f.hash)
+        .bind(f.chunks)
+        .bind(&now)
+        .execute(&mut **tx)
         .await?;
+    }
+    if stale_up_to > old_mark {
+        sqlx::query("DELETE FROM chunks WHERE id > ? AND id <= ?")
+            .bind(old_mark)
+            .bind(stale_up_to)
+            .execute(&mut **tx)
+            .await?;
+    }
+    sqlx::query(
+        "INSERT INTO store_state (key, value) VALUES (?, ?) \
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(COMMITTED)
+    .bind(new_mark)
+    .execute(&mut **tx)
+    .await?;
+    Ok(removed)
+}
+
+/// Removes the uncommitted rows of `source` (a file that failed half-way).
+pub(crate) async fn forget_uncommitted(
+    tx: &mut Transaction<'_, Sqlite>,
+    source: &str,
+    mark: i64,
+) -> Result<()> {
+    sqlx::query("DELETE FROM chunks WHERE source = ? AND id > ?")
+        .bind(source)
+        .bind(mark)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// One page of chunk ids with their vectors (row-major), for ids in `after < id <= up_to`, in
+/// id order, at most [`PAGE`] rows: to build an index without holding every vector twice.
+pub(crate) async fn vectors_page(
+    pool: &SqlitePool,
+    after: i64,
+    up_to: i64,
+) -> Result<(Vec<i64>, Vec<f32>)> {
+    let rows =
+        sqlx::query("SELECT id, vector FROM chunks WHERE id > ? AND id <= ? ORDER BY id LIMIT ?")
+            .bind(after)
+            .bind(up_to)
+            .bind(PAGE)
+            .fetch_all(pool)
+            .await?;
     let mut ids = Vec::with_capacity(rows.len());
     let mut flat = Vec::new();
     for r in rows {
@@ -191,19 +281,22 @@ pub(crate) async fn vector_of(pool: &SqlitePool, id: i64) -> Result<Option<Vec<f
     Ok(row.map(|r| blob_to_vector(&r.get::<Vec<u8>, _>(0))))
 }
 
-/// BM25 full-text matches for `query`, best first, with their BM25 score (higher is better).
+/// BM25 full-text matches for `query` among chunks with ids up to `up_to`, best first, with
+/// their BM25 score (higher is better).
 pub(crate) async fn full_text(
     pool: &SqlitePool,
     query: &str,
     limit: usize,
+    up_to: i64,
 ) -> Result<Vec<(i64, f64)>> {
-    let Some(expr) = fts_expression(query) else {
+    let Some(expr) = crate::fts::match_expression(query) else {
         return Ok(Vec::new());
     };
     let rows = sqlx::query(
-        "SELECT rowid, bm25(chunks_fts) AS rank FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?",
+        "SELECT rowid, bm25(chunks_fts) AS rank FROM chunks_fts WHERE chunks_fts MATCH ? AND rowid <= ? ORDER BY rank LIMIT ?",
     )
     .bind(expr)
+    .bind(up_to)
     .bind(limit as i64)
     .fetch_all(pool)
     .await?;
@@ -214,41 +307,21 @@ pub(crate) async fn full_text(
         .collect())
 }
 
-/// Counts of files and chunks.
-pub(crate) async fn counts(pool: &SqlitePool) -> Result<(u64, u64)> {
+/// Counts of files and of chunks up to `up_to`.
+pub(crate) async fn counts(pool: &SqlitePool, up_to: i64) -> Result<(u64, u64)> {
     let files: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM files")
         .fetch_one(pool)
         .await?;
-    let chunks: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM chunks")
+    let chunks: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM chunks WHERE id <= ?")
+        .bind(up_to)
         .fetch_one(pool)
         .await?;
     Ok((files.max(0) as u64, chunks.max(0) as u64))
 }
 
-/// User text as an FTS5 expression: each word quoted (so operators and punctuation in the query
-/// cannot break the syntax) and joined with OR, so BM25 ranks by how many terms match.
-fn fts_expression(query: &str) -> Option<String> {
-    let terms: Vec<String> = query
-        .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
-        .map(|t| t.trim_matches('-'))
-        .filter(|t| !t.is_empty())
-        .map(|t| format!("\"{t}\""))
-        .collect();
-    (!terms.is_empty()).then(|| terms.join(" OR "))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fts_expression_quotes_terms() {
-        assert_eq!(
-            fts_expression("error E-4021: \"bad\" OR x*").as_deref(),
-            Some("\"error\" OR \"E-4021\" OR \"bad\" OR \"OR\" OR \"x\"")
-        );
-        assert_eq!(fts_expression("  ?! "), None);
-    }
 
     #[test]
     fn blobs_round_trip() {

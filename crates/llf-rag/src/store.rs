@@ -1,9 +1,11 @@
 //! A data store on disk: `manifest.json`, `meta.sqlite` (files, chunks, vectors, FTS5) and
 //! `index.faiss`.
 //!
-//! Writes go database first (one transaction), then the index (temp file + rename), then the
-//! manifest (atomic); opening checks that the three agree, so an interrupted write is reported
-//! instead of answering from a half-updated store.
+//! A change goes database first (chunks in batches, then one transaction that moves the commit
+//! mark in `meta.sqlite`), then the index (temp file + rename), then the manifest (atomic),
+//! all under the store's [`StoreLock`]. Readers see the old or the new store: rows above the
+//! mark are invisible, and a database whose mark is ahead of the manifest's (a change interrupted
+//! after its commit) gets its index rebuilt from the stored vectors when opened.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -12,22 +14,20 @@ use llf_config::schema::{IndexType, RagSettings};
 use serde::{Deserialize, Serialize};
 use sqlx::sqlite::SqlitePool;
 
-use crate::chunk::{chunk_text, content_hash};
-use crate::embed::{Embedder, ModelInfo};
+use crate::collect::SkippedFile;
+use crate::embed::ModelInfo;
 use crate::index::{Metric, VectorIndex};
+use crate::lock::StoreLock;
 use crate::manifest::{FORMAT_VERSION, Manifest};
-use crate::meta::{self, NewChunk};
-use crate::progress::{Progress, Stage};
-use crate::{RagError, Result, extract};
+use crate::meta;
+use crate::progress::{Progress, ProgressEvent, Stage};
+use crate::{RagError, Result};
 
 pub(crate) const MANIFEST_FILE: &str = "manifest.json";
 pub(crate) const INDEX_FILE: &str = "index.faiss";
 pub(crate) const META_FILE: &str = "meta.sqlite";
-/// Held (advisory `flock`) while a process writes to the store.
-pub(crate) const LOCK_FILE: &str = ".lock";
-
-/// Texts embedded per progress step.
-const EMBED_STEP: usize = 128;
+/// Where a store is built before it is renamed into place, under the data stores root.
+pub(crate) const STAGING_DIR: &str = ".staging";
 
 /// Options for a new store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,15 +132,36 @@ pub struct AddReport {
     pub chunks_embedded: usize,
     /// Chunks whose vector was reused from identical stored text.
     pub chunks_reused: usize,
+    /// Files left out, with the reason.
+    #[serde(default)]
+    pub skipped: Vec<SkippedFile>,
+    /// Files that were not UTF-8 and were decoded from another encoding.
+    #[serde(default)]
+    pub transcoded: Vec<TranscodedFile>,
+}
+
+/// A file decoded from an encoding other than UTF-8.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TranscodedFile {
+    /// The file.
+    pub path: PathBuf,
+    /// The encoding it was read as (WHATWG name, e.g. `windows-1252`, `UTF-16LE`).
+    pub encoding: String,
 }
 
 /// A data store: chunks of documents with their vectors, searchable by similarity and BM25.
 #[derive(Debug)]
 pub struct DataStore {
+    root: PathBuf,
     dir: PathBuf,
-    manifest: Manifest,
+    pub(crate) manifest: Manifest,
     pool: SqlitePool,
     index: Arc<Mutex<Option<VectorIndex>>>,
+    /// The commit mark: readers ignore chunk rows above it.
+    pub(crate) mark: i64,
+    /// The index file is behind the database (rebuilt in memory when opened); the next change
+    /// writes a fresh one.
+    pub(crate) index_behind: bool,
 }
 
 /// Store names become directory names: keep them to a safe alphabet.
@@ -158,11 +179,53 @@ pub(crate) fn validate_name(name: &str) -> Result<()> {
     }
 }
 
-struct Pending {
-    path: String,
-    hash: String,
-    replaces: bool,
-    chunks: Vec<NewChunk>,
+/// A store directory being built under `<root>/.staging/`, renamed into place when complete so
+/// an interrupted create or import leaves no half-made store behind.
+pub(crate) struct Staging {
+    pub(crate) dir: PathBuf,
+    target: PathBuf,
+}
+
+impl Staging {
+    /// Clears what an interrupted build left for `name` and makes the directory. The caller holds
+    /// the name's lock.
+    pub(crate) fn new(root: &Path, name: &str) -> Result<Self> {
+        let target = root.join(name);
+        if target.exists() {
+            return Err(RagError::StoreExists(name.to_owned()));
+        }
+        let dir = root.join(STAGING_DIR).join(name);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)
+                .map_err(|e| RagError::io(format!("cannot remove {}", dir.display()), e))?;
+        }
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| RagError::io(format!("cannot create {}", dir.display()), e))?;
+        Ok(Self { dir, target })
+    }
+
+    /// Moves the finished store into place.
+    pub(crate) fn publish(self) -> Result<()> {
+        std::fs::rename(&self.dir, &self.target).map_err(|e| {
+            RagError::io(
+                format!(
+                    "cannot move {} to {}",
+                    self.dir.display(),
+                    self.target.display()
+                ),
+                e,
+            )
+        })?;
+        if let Some(root) = self.target.parent() {
+            llf_core::fs::sync_dir(root);
+        }
+        Ok(())
+    }
+
+    /// Removes the unfinished store.
+    pub(crate) fn discard(self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 impl DataStore {
@@ -173,31 +236,49 @@ impl DataStore {
         model: &ModelInfo,
         options: &StoreOptions,
     ) -> Result<Self> {
-        Self::create_with_metric(root, name, model, options, Metric::InnerProduct, None).await
+        validate_name(name)?;
+        let _lock = StoreLock::acquire(root, name)?;
+        let staging = Staging::new(root, name)?;
+        let built = Self::create_in(
+            &staging.dir,
+            name,
+            model,
+            options,
+            Metric::InnerProduct,
+            None,
+        )
+        .await;
+        match built {
+            Ok(store) => store.close().await,
+            Err(e) => {
+                staging.discard();
+                return Err(e);
+            }
+        }
+        staging.publish()?;
+        tracing::info!(store = name, "data store created");
+        Self::open(root, name).await
     }
 
-    pub(crate) async fn create_with_metric(
-        root: &Path,
+    /// Makes an empty store in `dir` (which exists and is empty).
+    pub(crate) async fn create_in(
+        dir: &Path,
         name: &str,
         model: &ModelInfo,
         options: &StoreOptions,
         metric: Metric,
         imported_from: Option<String>,
     ) -> Result<Self> {
-        validate_name(name)?;
         if options.chunk_overlap >= options.chunk_size {
             return Err(RagError::Invalid(format!(
                 "chunk overlap ({}) must be smaller than the chunk size ({})",
                 options.chunk_overlap, options.chunk_size
             )));
         }
-        let dir = root.join(name);
-        if dir.exists() {
-            return Err(RagError::StoreExists(name.to_owned()));
-        }
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| RagError::io(format!("cannot create {}", dir.display()), e))?;
         let pool = meta::open(&dir.join(META_FILE), true).await?;
+        let mut tx = pool.begin().await?;
+        meta::commit(&mut tx, &[], 0, 0, 0).await?;
+        tx.commit().await?;
         let now = chrono::Utc::now();
         let manifest = Manifest {
             format_version: FORMAT_VERSION,
@@ -213,15 +294,18 @@ impl DataStore {
             chunks: 0,
             created_at: now,
             updated_at: now,
+            committed_chunk_id: Some(0),
             imported_from,
         };
         manifest.write(&dir.join(MANIFEST_FILE))?;
-        tracing::info!(store = name, model = %model.id, index = ?options.index_type, "data store created");
         Ok(Self {
-            dir,
+            root: dir.parent().map(Path::to_path_buf).unwrap_or_default(),
+            dir: dir.to_owned(),
             manifest,
             pool,
             index: Arc::new(Mutex::new(None)),
+            mark: 0,
+            index_behind: false,
         })
     }
 
@@ -232,7 +316,7 @@ impl DataStore {
         if !dir.is_dir() {
             return Err(RagError::StoreNotFound(name.to_owned()));
         }
-        let manifest = Manifest::read(&dir.join(MANIFEST_FILE), name)?;
+        let mut manifest = Manifest::read(&dir.join(MANIFEST_FILE), name)?;
         let meta_path = dir.join(META_FILE);
         if !meta_path.is_file() {
             return Err(RagError::MissingFile {
@@ -241,55 +325,88 @@ impl DataStore {
                 path: meta_path,
             });
         }
+        let corrupt_db = |reason: String| RagError::Corrupt {
+            store: name.to_owned(),
+            what: "metadata database",
+            path: meta_path.clone(),
+            reason,
+        };
         let pool = meta::open(&meta_path, false)
             .await
-            .map_err(|e| RagError::Corrupt {
-                store: name.to_owned(),
-                what: "metadata database",
-                path: meta_path.clone(),
-                reason: e.to_string(),
-            })?;
-        let index_path = dir.join(INDEX_FILE);
-        let index = if manifest.chunks == 0 && !index_path.exists() {
-            None
-        } else {
-            if !index_path.is_file() {
-                return Err(RagError::MissingFile {
-                    store: name.to_owned(),
-                    what: "its FAISS index",
-                    path: index_path,
-                });
-            }
-            let corrupt = |reason: String| RagError::Corrupt {
-                store: name.to_owned(),
-                what: "FAISS index",
-                path: index_path.clone(),
-                reason,
-            };
-            let index = VectorIndex::read(
-                &index_path,
-                manifest.index_type,
-                manifest.metric,
-                manifest.nprobe,
-            )
-            .map_err(|e| corrupt(e.to_string()))?;
-            if index.len() != manifest.chunks || index.dim() != manifest.dimension {
-                return Err(corrupt(format!(
-                    "it holds {} vectors of dimension {} but the manifest records {} of dimension {}",
-                    index.len(),
-                    index.dim(),
-                    manifest.chunks,
-                    manifest.dimension
-                )));
-            }
-            Some(index)
-        };
-        Ok(Self {
+            .map_err(|e| corrupt_db(chain(&e)))?;
+        let db_mark = meta::committed_id(&pool)
+            .await
+            .map_err(|e| corrupt_db(chain(&e)))?;
+        let mut store = Self {
+            root: root.to_owned(),
             dir,
-            manifest,
+            mark: db_mark.unwrap_or(i64::MAX),
+            index_behind: db_mark != manifest.committed_chunk_id,
+            manifest: manifest.clone(),
             pool,
-            index: Arc::new(Mutex::new(index)),
-        })
+            index: Arc::new(Mutex::new(None)),
+        };
+        if store.index_behind {
+            // A change was committed to the database but its index never written: rebuild the
+            // index from the stored vectors so answers match the database.
+            tracing::warn!(
+                store = name,
+                "the index is behind the database (an interrupted change); rebuilding it in memory"
+            );
+            let (files, chunks) = meta::counts(&store.pool, store.mark).await?;
+            let index = store
+                .build_index(store.mark, chunks, &crate::progress::NoProgress)
+                .await?;
+            *store.index_slot()? = index;
+            manifest.files = files;
+            manifest.chunks = chunks;
+            store.manifest = manifest;
+            return Ok(store);
+        }
+        let index_path = store.dir.join(INDEX_FILE);
+        if manifest.chunks == 0 && !index_path.exists() {
+            return Ok(store);
+        }
+        if !index_path.is_file() {
+            return Err(RagError::MissingFile {
+                store: name.to_owned(),
+                what: "its FAISS index",
+                path: index_path,
+            });
+        }
+        let corrupt = |reason: String| RagError::Corrupt {
+            store: name.to_owned(),
+            what: "FAISS index",
+            path: index_path.clone(),
+            reason,
+        };
+        let index = VectorIndex::read(
+            &index_path,
+            manifest.index_type,
+            manifest.metric,
+            manifest.nprobe,
+        )
+        .map_err(|e| {
+            tracing::debug!(error = %chain(&e), "unreadable index");
+            corrupt("it is not a FAISS index this version of llf can read".into())
+        })?;
+        if index.len() != manifest.chunks || index.dim() != manifest.dimension {
+            return Err(corrupt(format!(
+                "it holds {} vectors of dimension {} but the manifest records {} of dimension {}",
+                index.len(),
+                index.dim(),
+                manifest.chunks,
+                manifest.dimension
+            )));
+        }
+        *store.index_slot()? = Some(index);
+        Ok(store)
+    }
+
+    fn index_slot(&self) -> Result<std::sync::MutexGuard<'_, Option<VectorIndex>>> {
+        self.index
+            .lock()
+            .map_err(|_| RagError::Task("the index lock was poisoned".into()))
     }
 
     /// The store's name.
@@ -322,222 +439,166 @@ impl DataStore {
         }
     }
 
-    /// Adds files and directories: new files are chunked and embedded, changed files replace
-    /// their old chunks, unchanged files are skipped. Chunks whose text is already stored reuse
-    /// its vector instead of being embedded again.
-    pub async fn add_paths(
-        &mut self,
-        embedder: &Embedder,
-        paths: &[PathBuf],
-        progress: &dyn Progress,
-    ) -> Result<AddReport> {
-        self.check_model(embedder.model())?;
-        let _lock = self.lock_for_writing()?;
-        let files = extract::collect_files(paths)?;
-        let mut report = AddReport {
-            files_seen: files.len(),
-            ..AddReport::default()
-        };
-        progress.start(Stage::Reading, files.len() as u64);
-        let mut pending = Vec::new();
-        for file in files {
-            let bytes = tokio::fs::read(&file).await.map_err(|e| RagError::Input {
-                path: file.clone(),
-                reason: e.to_string(),
-            })?;
-            let hash = content_hash(&bytes);
-            let key = file.to_string_lossy().into_owned();
-            let known = meta::file_hash(&self.pool, &key).await?;
-            progress.advance(Stage::Reading, 1);
-            if known.as_deref() == Some(hash.as_str()) {
-                report.files_unchanged += 1;
-                continue;
-            }
-            let (size, overlap) = (self.manifest.chunk_size, self.manifest.chunk_overlap);
-            let path = file.clone();
-            let chunks = tokio::task::spawn_blocking(move || {
-                extract::extract(&path, &bytes).map(|text| chunk_text(&text, size, overlap))
-            })
-            .await
-            .map_err(|e| RagError::Task(e.to_string()))??;
-            if known.is_some() {
-                report.files_changed += 1;
-            } else {
-                report.files_added += 1;
-            }
-            pending.push(Pending {
-                path: key.clone(),
-                hash,
-                replaces: known.is_some(),
-                chunks: chunks
-                    .into_iter()
-                    .map(|c| NewChunk {
-                        source: key.clone(),
-                        position: c.position as i64,
-                        start: c.start as i64,
-                        hash: c.hash,
-                        text: c.text,
-                        vector: Vec::new(),
-                    })
-                    .collect(),
-            });
+    /// Takes the store's write lock (released when dropped) and checks that nobody changed or
+    /// replaced the store since it was opened, so two writers cannot overwrite each other.
+    pub(crate) fn lock_for_writing(&self) -> Result<StoreLock> {
+        let name = &self.manifest.name;
+        let lock = StoreLock::acquire(&self.root, name)?;
+        if !self.dir.is_dir() {
+            return Err(RagError::StoreNotFound(name.clone()));
         }
-        progress.finish(Stage::Reading);
-        self.fill_vectors(embedder, &mut pending, &mut report, progress)
-            .await?;
-        self.commit(pending, &mut report, progress).await?;
-        tracing::info!(store = %self.manifest.name, files_added = report.files_added, files_changed = report.files_changed, chunks_embedded = report.chunks_embedded, "files added");
-        Ok(report)
+        let on_disk = Manifest::read(&self.dir.join(MANIFEST_FILE), name)?;
+        if on_disk.updated_at != self.manifest.updated_at
+            || on_disk.created_at != self.manifest.created_at
+        {
+            return Err(RagError::Stale(name.clone()));
+        }
+        Ok(lock)
     }
 
-    /// Takes the store's write lock (released when the file is dropped) and checks that nobody
-    /// changed the store since it was opened, so two writers cannot overwrite each other's index.
-    fn lock_for_writing(&self) -> Result<std::fs::File> {
-        let path = self.dir.join(LOCK_FILE);
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| RagError::io(format!("cannot open {}", path.display()), e))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(RagError::Busy(self.manifest.name.clone()));
-            }
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(RagError::io(format!("cannot lock {}", path.display()), e));
-            }
-        }
-        let on_disk = Manifest::read(&self.dir.join(MANIFEST_FILE), &self.manifest.name)?;
-        if on_disk.updated_at != self.manifest.updated_at {
-            return Err(RagError::Stale(self.manifest.name.clone()));
-        }
-        Ok(file)
-    }
-
-    /// Gives every pending chunk a vector: reused when identical text is stored, else embedded.
-    async fn fill_vectors(
+    /// Builds an index of the store's kind from the stored vectors of chunks up to `up_to`
+    /// (`count` of them), a page at a time; `None` when there are none.
+    pub(crate) async fn build_index(
         &self,
-        embedder: &Embedder,
-        pending: &mut [Pending],
-        report: &mut AddReport,
+        up_to: i64,
+        count: u64,
         progress: &dyn Progress,
-    ) -> Result<()> {
-        let mut todo: Vec<(usize, usize)> = Vec::new();
-        for (f, file) in pending.iter_mut().enumerate() {
-            for (c, chunk) in file.chunks.iter_mut().enumerate() {
-                match meta::vector_for_hash(&self.pool, &chunk.hash).await? {
-                    Some(v) if v.len() == self.manifest.dimension => {
-                        chunk.vector = v;
-                        report.chunks_reused += 1;
+    ) -> Result<Option<VectorIndex>> {
+        if count == 0 {
+            return Ok(None);
+        }
+        let m = &self.manifest;
+        let (kind, metric, dim) = (m.index_type, m.metric, m.dimension);
+        let expected = usize::try_from(count).unwrap_or(usize::MAX);
+        let mut index = VectorIndex::empty(kind, metric, dim, expected)?;
+        if index.needs_training() {
+            // One pass for an evenly spread training sample, a second to add everything.
+            let mut wanted = VectorIndex::training_rows(expected).peekable();
+            let mut sample = Vec::new();
+            let (mut after, mut row) = (0i64, 0usize);
+            loop {
+                let (ids, flat) = meta::vectors_page(&self.pool, after, up_to).await?;
+                let Some(&last) = ids.last() else { break };
+                for v in flat.chunks_exact(dim) {
+                    if wanted.peek() == Some(&row) {
+                        sample.extend_from_slice(v);
+                        wanted.next();
                     }
-                    _ => todo.push((f, c)),
+                    row += 1;
                 }
+                after = last;
             }
+            index = blocking(move || {
+                index.train(&sample)?;
+                Ok(index)
+            })
+            .await?;
         }
-        // Longest first across all files, so each step's batches pad little.
-        todo.sort_by_key(|&(f, c)| std::cmp::Reverse(pending[f].chunks[c].text.len()));
-        progress.start(Stage::Embedding, todo.len() as u64);
-        for step in todo.chunks(EMBED_STEP) {
-            let texts: Vec<String> = step
-                .iter()
-                .map(|&(f, c)| pending[f].chunks[c].text.clone())
-                .collect();
-            let vectors = embedder.embed_documents(texts).await?;
-            for (&(f, c), v) in step.iter().zip(vectors) {
-                pending[f].chunks[c].vector = v;
-            }
-            progress.advance(Stage::Embedding, step.len() as u64);
+        progress.event(&ProgressEvent::Started {
+            stage: Stage::Indexing,
+            total: count,
+        });
+        let mut after = 0i64;
+        loop {
+            let (ids, flat) = meta::vectors_page(&self.pool, after, up_to).await?;
+            let Some(&last) = ids.last() else { break };
+            let n = ids.len() as u64;
+            index = blocking(move || {
+                index.add(&ids, &flat)?;
+                Ok(index)
+            })
+            .await?;
+            progress.event(&ProgressEvent::Advanced {
+                stage: Stage::Indexing,
+                n,
+            });
+            after = last;
         }
-        progress.finish(Stage::Embedding);
-        report.chunks_embedded = todo.len();
-        Ok(())
+        progress.event(&ProgressEvent::Finished {
+            stage: Stage::Indexing,
+        });
+        Ok(Some(index))
     }
 
-    /// Writes pending files to the database, then updates the index and the manifest.
-    async fn commit(
+    /// Brings the index up to the commit mark `new_mark` after the database moved it from
+    /// `old_mark`: appends the new vectors, or rebuilds from the stored vectors when chunks were
+    /// removed, when there is no index yet, when it is IVF (whose lists are trained on the data)
+    /// or when it was behind. Then writes the index and the manifest.
+    pub(crate) async fn publish(
         &mut self,
-        pending: Vec<Pending>,
-        report: &mut AddReport,
-        progress: &dyn Progress,
-    ) -> Result<()> {
-        if pending.is_empty() {
-            return Ok(());
-        }
-        let mut tx = self.pool.begin().await?;
-        let mut new_ids = Vec::new();
-        let mut new_vectors = Vec::new();
-        for file in &pending {
-            if file.replaces {
-                report.chunks_removed += meta::delete_file(&mut tx, &file.path).await?;
-            }
-            let ids = meta::insert_file(&mut tx, &file.path, &file.hash, &file.chunks).await?;
-            report.chunks_added += ids.len();
-            new_ids.extend(ids);
-            for c in &file.chunks {
-                new_vectors.extend_from_slice(&c.vector);
-            }
-        }
-        tx.commit().await?;
-        self.update_index(new_ids, new_vectors, report.chunks_removed > 0, progress)
-            .await
-    }
-
-    /// Appends to the index, or rebuilds it from the stored vectors when chunks were removed,
-    /// when there is none yet, or when it is IVF (whose lists are trained on the data).
-    pub(crate) async fn update_index(
-        &mut self,
-        ids: Vec<i64>,
-        vectors: Vec<f32>,
+        old_mark: i64,
+        new_mark: i64,
         removed: bool,
         progress: &dyn Progress,
     ) -> Result<()> {
-        let kind = self.manifest.index_type;
-        let metric = self.manifest.metric;
-        let dim = self.manifest.dimension;
+        let (files, chunks) = meta::counts(&self.pool, new_mark).await?;
+        let has_index = self.index_slot()?.is_some();
         let rebuild = removed
-            || kind == IndexType::Ivf
-            || self.index.lock().map(|g| g.is_none()).unwrap_or(true);
-        let (ids, vectors) = if rebuild {
-            meta::all_vectors(&self.pool).await?
-        } else {
-            (ids, vectors)
-        };
-        progress.start(Stage::Indexing, ids.len() as u64);
-        let slot = Arc::clone(&self.index);
+            || self.index_behind
+            || !has_index
+            || self.manifest.index_type == IndexType::Ivf;
+        // From here until the index is written, the one in memory may not match the database.
+        self.index_behind = true;
         let path = self.dir.join(INDEX_FILE);
-        let count = ids.len();
-        let nprobe = tokio::task::spawn_blocking(move || -> Result<usize> {
-            let mut guard = slot
-                .lock()
-                .map_err(|_| RagError::Task("the index lock was poisoned".into()))?;
-            match guard.as_mut() {
-                Some(index) if !rebuild => index.add(&ids, &vectors)?,
-                _ if ids.is_empty() => {
-                    *guard = None;
-                    // An empty store has no index file.
-                    let _ = std::fs::remove_file(&path);
-                    return Ok(0);
-                }
-                _ => *guard = Some(VectorIndex::build(kind, metric, dim, &ids, &vectors)?),
+        let index = if rebuild {
+            // Free the old index before building the new one: the peak is one index, not two.
+            drop(self.index_slot()?.take());
+            self.build_index(new_mark, chunks, progress).await?
+        } else {
+            let mut index = self.index_slot()?.take();
+            progress.event(&ProgressEvent::Started {
+                stage: Stage::Indexing,
+                total: chunks.saturating_sub(self.manifest.chunks),
+            });
+            let mut after = old_mark;
+            loop {
+                let (ids, flat) = meta::vectors_page(&self.pool, after, new_mark).await?;
+                let Some(&last) = ids.last() else { break };
+                let n = ids.len() as u64;
+                index = blocking(move || {
+                    if let Some(index) = index.as_mut() {
+                        index.add(&ids, &flat)?;
+                    }
+                    Ok(index)
+                })
+                .await?;
+                progress.event(&ProgressEvent::Advanced {
+                    stage: Stage::Indexing,
+                    n,
+                });
+                after = last;
             }
-            let index = guard
-                .as_ref()
-                .ok_or_else(|| RagError::Task("the index vanished".into()))?;
-            index.write(&path)?;
-            Ok(index.nprobe)
+            progress.event(&ProgressEvent::Finished {
+                stage: Stage::Indexing,
+            });
+            index
+        };
+        let (index, nprobe) = blocking(move || {
+            match &index {
+                Some(index) => index.write(&path)?,
+                // An empty store has no index file.
+                None => match std::fs::remove_file(&path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        return Err(RagError::io(format!("cannot remove {}", path.display()), e));
+                    }
+                },
+            }
+            let nprobe = index.as_ref().map_or(0, |i| i.nprobe);
+            Ok((index, nprobe))
         })
-        .await
-        .map_err(|e| RagError::Task(e.to_string()))??;
-        progress.advance(Stage::Indexing, count as u64);
-        progress.finish(Stage::Indexing);
-        let (files, chunks) = meta::counts(&self.pool).await?;
+        .await?;
+        *self.index_slot()? = index;
         self.manifest.files = files;
         self.manifest.chunks = chunks;
         self.manifest.nprobe = nprobe;
+        self.manifest.committed_chunk_id = Some(new_mark);
         self.manifest.updated_at = chrono::Utc::now();
-        self.manifest.write(&self.dir.join(MANIFEST_FILE))
+        self.manifest.write(&self.dir.join(MANIFEST_FILE))?;
+        self.mark = new_mark;
+        self.index_behind = false;
+        Ok(())
     }
 
     /// The `k` chunks most similar to `query` (a unit vector from the store's model).
@@ -552,7 +613,7 @@ impl DataStore {
         }
         let slot = Arc::clone(&self.index);
         let q = query.to_vec();
-        let found = tokio::task::spawn_blocking(move || -> Result<Vec<(i64, f32)>> {
+        let found = blocking(move || {
             let mut guard = slot
                 .lock()
                 .map_err(|_| RagError::Task("the index lock was poisoned".into()))?;
@@ -561,8 +622,7 @@ impl DataStore {
                 None => Ok(Vec::new()),
             }
         })
-        .await
-        .map_err(|e| RagError::Task(e.to_string()))??;
+        .await?;
         let ids: Vec<i64> = found.iter().map(|&(id, _)| id).collect();
         let chunks = meta::chunks_by_id(&self.pool, &ids).await?;
         Ok(chunks
@@ -574,7 +634,7 @@ impl DataStore {
 
     /// The `k` best BM25 matches for `text`, scored by their cosine similarity to `query`.
     pub async fn text_search(&self, text: &str, query: &[f32], k: usize) -> Result<Vec<Hit>> {
-        let found = meta::full_text(&self.pool, text, k).await?;
+        let found = meta::full_text(&self.pool, text, k, self.mark).await?;
         let ids: Vec<i64> = found.iter().map(|&(id, _)| id).collect();
         let chunks = meta::chunks_by_id(&self.pool, &ids).await?;
         let mut hits = Vec::with_capacity(chunks.len());
@@ -611,4 +671,25 @@ impl DataStore {
     pub async fn close(self) {
         self.pool.close().await;
     }
+}
+
+/// Runs blocking work (FAISS, file I/O) off the async threads.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| RagError::Task(e.to_string()))?
+}
+
+/// An error with its causes, on one line (for reasons embedded in another error).
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
 }

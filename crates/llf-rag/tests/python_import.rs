@@ -10,7 +10,7 @@ use llf_config::schema::SearchMode;
 use llf_rag::catalog::import_python_store;
 use llf_rag::progress::NoProgress;
 use llf_rag::search::QueryOptions;
-use llf_rag::{Metric, Retriever};
+use llf_rag::{ImportProblem, Metric, RagError, Retriever};
 
 fn python() -> PathBuf {
     let venv = std::env::var_os("LLF_DEV_CACHE")
@@ -135,4 +135,50 @@ async fn an_index_written_by_python_faiss_is_opened_and_queried() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("FAISS"), "{err}");
+}
+
+#[tokio::test]
+async fn a_bad_index_is_named_with_what_to_do_and_no_faiss_internals() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = common::embedder().await;
+    let root = dir.path().join("stores");
+    let texts = dir.path().join("texts.json");
+    std::fs::write(&texts, "[\"one\"]").unwrap();
+    let garbage = dir.path().join("store.index");
+    std::fs::write(&garbage, b"IxFI this is not really an index at all").unwrap();
+    let err = import_python_store(&root, "bad", e.model(), &garbage, &texts, &NoProgress)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            RagError::ImportIndex {
+                problem: ImportProblem::NotAnIndex,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(msg.contains(&garbage.display().to_string()), "{msg}");
+    assert!(
+        msg.contains("faiss.write_index") && msg.contains("--index"),
+        "{msg}"
+    );
+    assert!(
+        std::error::Error::source(&err).is_none(),
+        "said once: {msg}"
+    );
+    for internal in ["Error in", ".cpp", ".cargo", "faiss::"] {
+        assert!(!msg.contains(internal), "{msg}");
+    }
+    assert!(!root.join("bad").exists());
+
+    // An index of another dimension says which model to use.
+    let small = python_faiss_index(dir.path(), "IndexFlatIP", &[vec![0.5, 0.5]]);
+    let err = import_python_store(&root, "bad", e.model(), &small, &texts, &NoProgress)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("2 dimensions"), "{err}");
+    assert!(err.to_string().contains("rag.embedding_model_dir"), "{err}");
 }

@@ -403,17 +403,13 @@ async fn concurrent_writers_are_refused() {
     let root = dir.path().join("stores");
 
     // Another process holds the write lock.
-    let lock = std::fs::OpenOptions::new()
-        .write(true)
-        .open(store.dir().join(".lock"))
-        .unwrap();
-    lock.lock().unwrap();
+    let lock = llf_rag::lock::StoreLock::acquire(&root, "docs").unwrap();
     let err = store
         .add_paths(&e, std::slice::from_ref(&corpus), &NoProgress)
         .await
         .unwrap_err();
     assert!(matches!(err, RagError::Busy(_)), "{err}");
-    lock.unlock().unwrap();
+    drop(lock);
 
     // Another handle changed the store after this one was opened.
     let mut other = DataStore::open(&root, "docs").await.unwrap();

@@ -130,7 +130,11 @@ impl Trash {
     /// Puts the item with this id back: a file where it was (refusing to overwrite), a memory in
     /// its store, a conversation in the history.
     pub async fn restore(&self, id: &str) -> Result<Restored> {
-        match self.llf.file_trash().await?.restore(id).await {
+        let files = self.llf.file_trash().await?;
+        // A data store comes back only while nothing else changes a store of its name.
+        #[cfg(feature = "rag")]
+        let _lock = llf_rag::catalog::lock_for_restore(files, id).await?;
+        match files.restore(id).await {
             Ok(item) => return Ok(Restored::File(item)),
             Err(llf_core::Error::NotInTrash(_)) => {}
             Err(e) => return Err(e.into()),

@@ -1,17 +1,19 @@
 //! `llf datastore …`: RAG data stores (create, add, list, info, query, attach, detach, delete,
 //! import, cache-stats).
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use llf::config::schema::{IndexType, SearchMode};
-use llf::rag::cache::{CACHE_FILE, QueryCache};
+use llf::rag::cache::QueryCache;
 use llf::rag::catalog;
+use llf::rag::collect::SkipReason;
 use llf::rag::embed::{Embedder, EmbedderConfig};
-use llf::rag::progress::{Progress, Stage};
+use llf::rag::progress::{Progress, ProgressEvent, Stage};
 use llf::rag::search::QueryOptions;
 use llf::rag::store::{AddReport, DataStore, StoreOptions};
 use llf::rag::{Manifest, Retriever};
@@ -149,52 +151,141 @@ fn parse_search_mode(s: &str) -> Result<SearchMode, String> {
         .map_err(|_| format!("unknown search mode `{s}`: use vector or hybrid"))
 }
 
-/// Progress bars with rate and ETA on stderr; indicatif hides them when stderr is not a terminal.
+/// Ingestion progress on stderr: bars with rate and ETA on a terminal; elsewhere (a log, a pipe,
+/// CI) a plain line when a stage starts and ends and at most every [`LINE_EVERY`] in between,
+/// so a long add never looks hung. Notable skipped files are printed as they happen.
 struct Bars {
-    bar: Mutex<Option<ProgressBar>>,
-    hidden: bool,
+    state: Mutex<BarState>,
+    terminal: bool,
+}
+
+/// Time between two plain progress lines.
+const LINE_EVERY: Duration = Duration::from_secs(5);
+
+#[derive(Default)]
+struct BarState {
+    bar: Option<ProgressBar>,
+    stage: Option<Stage>,
+    total: u64,
+    done: u64,
+    chunks: u64,
+    started: Option<Instant>,
+    last_line: Option<Instant>,
 }
 
 impl Bars {
-    fn new(hidden: bool) -> Self {
+    fn new() -> Self {
         Self {
-            bar: Mutex::new(None),
-            hidden,
+            state: Mutex::new(BarState::default()),
+            terminal: std::io::stderr().is_terminal(),
         }
+    }
+
+    fn line(state: &BarState, stage: Stage, finished: bool) {
+        let amount = |n: u64| {
+            if stage.counts_bytes() {
+                output::bytes(n)
+            } else {
+                n.to_string()
+            }
+        };
+        let elapsed = state.started.map(|t| t.elapsed()).unwrap_or_default();
+        let mut text = if finished {
+            format!(
+                "{}: done, {} in {:.1} s",
+                stage.label(),
+                amount(state.done),
+                elapsed.as_secs_f64()
+            )
+        } else {
+            let percent = (state.done as f64 * 100.0 / state.total.max(1) as f64).min(100.0);
+            format!(
+                "{}: {} of {} ({percent:.0}%)",
+                stage.label(),
+                amount(state.done),
+                amount(state.total)
+            )
+        };
+        if stage == Stage::Embedding && state.chunks > 0 {
+            let rate = state.chunks as f64 / elapsed.as_secs_f64().max(0.001);
+            text.push_str(&format!(", {} chunks ({rate:.0}/s)", state.chunks));
+        }
+        eprintln!("{text}");
     }
 }
 
 impl Progress for Bars {
-    fn start(&self, stage: Stage, total: u64) {
-        if self.hidden || total == 0 {
+    fn event(&self, event: &ProgressEvent<'_>) {
+        let Ok(mut state) = self.state.lock() else {
             return;
+        };
+        match *event {
+            ProgressEvent::Started { stage, total } => {
+                *state = BarState {
+                    stage: Some(stage),
+                    total,
+                    started: Some(Instant::now()),
+                    last_line: Some(Instant::now()),
+                    ..BarState::default()
+                };
+                if total == 0 {
+                    return;
+                }
+                if self.terminal {
+                    let bar = ProgressBar::new(total);
+                    let counts = if stage.counts_bytes() {
+                        "{binary_bytes}/{binary_total_bytes} ({binary_bytes_per_sec}, ETA {eta})"
+                    } else {
+                        "{pos}/{len} ({per_sec}, ETA {eta})"
+                    };
+                    let style =
+                        ProgressStyle::with_template(&format!("{{msg:>9}} [{{bar:30}}] {counts}"))
+                            .unwrap_or_else(|_| ProgressStyle::default_bar())
+                            .progress_chars("=> ");
+                    bar.set_style(style);
+                    bar.set_message(stage.label());
+                    bar.enable_steady_tick(Duration::from_millis(200));
+                    state.bar = Some(bar);
+                } else {
+                    Self::line(&state, stage, false);
+                }
+            }
+            ProgressEvent::Advanced { n, .. } => {
+                state.done += n;
+                if let Some(bar) = &state.bar {
+                    bar.inc(n);
+                }
+            }
+            ProgressEvent::Stored { embedded, reused } => {
+                state.chunks += embedded + reused;
+                if let Some(bar) = &state.bar {
+                    bar.set_message(format!("{} chunks", state.chunks));
+                }
+            }
+            ProgressEvent::Skipped(file) if file.reason.is_notable() => {
+                let text = format!("skipped {}: {}", file.path.display(), file.reason);
+                match &state.bar {
+                    Some(bar) => bar.println(text),
+                    None => eprintln!("{text}"),
+                }
+            }
+            ProgressEvent::Finished { stage } => {
+                if let Some(bar) = state.bar.take() {
+                    bar.finish_and_clear();
+                } else if !self.terminal && state.total > 0 {
+                    Self::line(&state, stage, true);
+                }
+                state.stage = None;
+            }
+            _ => {}
         }
-        let bar = ProgressBar::new(total);
-        let style =
-            ProgressStyle::with_template("{msg:>9} [{bar:30}] {pos}/{len} ({per_sec}, ETA {eta})")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> ");
-        bar.set_style(style);
-        bar.set_message(stage.label());
-        bar.enable_steady_tick(Duration::from_millis(200));
-        if let Ok(mut slot) = self.bar.lock() {
-            *slot = Some(bar);
-        }
-    }
-
-    fn advance(&self, _: Stage, n: u64) {
-        if let Ok(slot) = self.bar.lock()
-            && let Some(bar) = slot.as_ref()
+        if !self.terminal
+            && let Some(stage) = state.stage
+            && state.total > 0
+            && state.last_line.is_some_and(|t| t.elapsed() >= LINE_EVERY)
         {
-            bar.inc(n);
-        }
-    }
-
-    fn finish(&self, _: Stage) {
-        if let Ok(mut slot) = self.bar.lock()
-            && let Some(bar) = slot.take()
-        {
-            bar.finish_and_clear();
+            state.last_line = Some(Instant::now());
+            Self::line(&state, stage, false);
         }
     }
 }
@@ -202,8 +293,9 @@ impl Progress for Bars {
 pub(crate) async fn run(ctx: &Context, cmd: DatastoreCmd) -> anyhow::Result<()> {
     let file = ctx.config()?;
     let settings = file.config().rag.clone();
-    let root = file.paths().data_stores.clone();
-    let cache_path = file.paths().cache.join(CACHE_FILE);
+    let locations = ctx.llf()?.locations();
+    let root = locations.data_stores();
+    let cache_path = locations.rag_cache();
     match cmd {
         DatastoreCmd::Create {
             name,
@@ -214,7 +306,7 @@ pub(crate) async fn run(ctx: &Context, cmd: DatastoreCmd) -> anyhow::Result<()> 
             json,
         } => {
             // Check the inputs before anything is created, so a typo leaves no empty store.
-            llf::rag::extract::collect_files(&paths)?;
+            llf::rag::collect::collect_files(&paths)?;
             let embedder = load_embedder(&settings).await?;
             let mut options = StoreOptions::from_settings(&settings);
             if let Some(t) = index_type {
@@ -226,7 +318,7 @@ pub(crate) async fn run(ctx: &Context, cmd: DatastoreCmd) -> anyhow::Result<()> 
             let report = if paths.is_empty() {
                 AddReport::default()
             } else {
-                store.add_paths(&embedder, &paths, &Bars::new(json)).await?
+                store.add_paths(&embedder, &paths, &Bars::new()).await?
             };
             print_added(&store, &report, json)?;
             if !json && !paths.is_empty() {
@@ -238,7 +330,7 @@ pub(crate) async fn run(ctx: &Context, cmd: DatastoreCmd) -> anyhow::Result<()> 
         DatastoreCmd::Add { name, paths, json } => {
             let mut store = DataStore::open(&root, &name).await?;
             let embedder = load_embedder(&settings).await?;
-            let report = store.add_paths(&embedder, &paths, &Bars::new(json)).await?;
+            let report = store.add_paths(&embedder, &paths, &Bars::new()).await?;
             print_added(&store, &report, json)?;
         }
         DatastoreCmd::List { json } => {
@@ -343,7 +435,7 @@ pub(crate) async fn run(ctx: &Context, cmd: DatastoreCmd) -> anyhow::Result<()> 
                 embedder.model(),
                 &index,
                 &texts,
-                &Bars::new(json),
+                &Bars::new(),
             )
             .await?;
             if json {
@@ -504,6 +596,28 @@ fn print_added(store: &DataStore, r: &AddReport, json: bool) -> anyhow::Result<(
         r.chunks_removed,
         store.manifest().chunks
     ))?;
+    // Notable skips were printed as they happened; the routine ones are only counted.
+    let count =
+        |pred: fn(&SkipReason) -> bool| r.skipped.iter().filter(|s| pred(&s.reason)).count();
+    let unsupported = count(|r| matches!(r, SkipReason::Unsupported));
+    let hidden = count(|r| matches!(r, SkipReason::Hidden));
+    let notable = count(SkipReason::is_notable);
+    if unsupported + hidden > 0 {
+        eprintln!(
+            "left out {unsupported} file(s) of unsupported types and {hidden} hidden entr{} (`--json` lists them)",
+            if hidden == 1 { "y" } else { "ies" }
+        );
+    }
+    if notable > 0 {
+        eprintln!("skipped {notable} file(s) that could not be added (listed above)");
+    }
+    for t in &r.transcoded {
+        eprintln!(
+            "{} is not UTF-8; read it as {}",
+            t.path.display(),
+            t.encoding
+        );
+    }
     Ok(())
 }
 

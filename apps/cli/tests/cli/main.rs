@@ -6,6 +6,7 @@ mod chat_features;
 mod config;
 mod conversation;
 mod datastore;
+mod datastore_robust;
 mod import_and_damage;
 mod memory;
 mod misc;
