@@ -20,7 +20,7 @@ pub struct Llf {
     inner: Arc<Inner>,
 }
 
-struct Inner {
+pub(crate) struct Inner {
     file: ConfigFile,
     locations: Locations,
     runtime: Arc<Runtime>,
@@ -29,6 +29,8 @@ struct Inner {
     history: OnceCell<llf_history::History>,
     #[cfg(feature = "memory")]
     memory: OnceCell<llf_memory::MemoryStore>,
+    #[cfg(feature = "rag")]
+    pub(crate) embedder: OnceCell<llf_rag::embed::Embedder>,
 }
 
 impl std::fmt::Debug for Llf {
@@ -54,6 +56,8 @@ impl Llf {
                 history: OnceCell::new(),
                 #[cfg(feature = "memory")]
                 memory: OnceCell::new(),
+                #[cfg(feature = "rag")]
+                embedder: OnceCell::new(),
             }),
         }
     }
@@ -63,6 +67,11 @@ impl Llf {
     pub fn open(path: Option<&Path>) -> Result<Self> {
         let env = Environment::from_process();
         Ok(Self::new(ConfigFile::load(path, &env)?))
+    }
+
+    #[cfg_attr(not(feature = "rag"), allow(dead_code))] // the handles beyond these fields
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
     }
 
     /// The configuration file (path, warnings, redacted view).
@@ -172,9 +181,9 @@ impl Llf {
         llf_templates::TemplateStore::new(self.locations().templates())
     }
 
-    /// Retrieval over the data stores `names` (the attached ones, `rag.attached_stores`, when
-    /// `None`), with the persisted query caches. `None` when retrieval is off (`rag.enabled`) or
-    /// no store is named.
+    /// Retrieval over the data stores `names`, or the attached ones (`rag.attached_stores`, when
+    /// `rag.enabled`) when `None`, with the persisted query caches. `None` when no store is named
+    /// (or, for the attached ones, when retrieval is off).
     #[cfg(feature = "rag")]
     pub async fn rag_context(
         &self,
@@ -182,7 +191,9 @@ impl Llf {
     ) -> Result<Option<llf_rag::context::RagContext>> {
         let mut settings = self.config().rag.clone();
         if let Some(names) = names {
+            // Stores named for this chat are wanted whatever `rag.enabled` says.
             settings.attached_stores = names.to_vec();
+            settings.enabled = !names.is_empty();
         }
         let cache = self.locations().rag_cache();
         Ok(llf_rag::context::RagContext::from_settings(

@@ -44,6 +44,8 @@
 
 mod app;
 pub mod chat;
+#[cfg(feature = "rag")]
+mod datastores;
 mod error;
 mod locations;
 mod models;
