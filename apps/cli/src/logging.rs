@@ -23,6 +23,9 @@ pub(crate) fn init(
     let filter = || EnvFilter::try_from_env("LLF_LOG").unwrap_or_else(|_| EnvFilter::new(level));
     let stderr = fmt::layer()
         .with_writer(std::io::stderr)
+        .with_ansi(crate::text::color(std::io::IsTerminal::is_terminal(
+            &std::io::stderr(),
+        )))
         .with_target(debug)
         .without_time();
     if !debug {

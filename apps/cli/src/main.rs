@@ -86,6 +86,7 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let env = Environment::from_process();
+    text::set_no_color(env.no_color);
     let config = ConfigFile::load(cli.config.as_deref(), &env);
     let debug_log = match &config {
         Ok(c) => llf::Locations::new(c.config(), c.paths()).debug_log(),

@@ -23,6 +23,9 @@ pub struct Environment {
     pub home: Option<PathBuf>,
     /// Platform directories (XDG on Linux) used when `LLF_HOME` is unset.
     pub platform: Option<PlatformDirs>,
+    /// `NO_COLOR` is set (to anything but the empty string): no ANSI colour in output
+    /// (<https://no-color.org>).
+    pub no_color: bool,
 }
 
 /// Files a new configuration can point at: the llama-server executable, a GGUF model, ONNX Runtime
@@ -101,6 +104,7 @@ impl Environment {
             },
             home: directories::BaseDirs::new().map(|b| b.home_dir().to_owned()),
             platform,
+            no_color: var("NO_COLOR").is_some(),
         }
     }
 

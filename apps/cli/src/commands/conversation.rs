@@ -480,7 +480,7 @@ async fn import(
 }
 
 async fn search(history: &History, args: SearchArgs) -> anyhow::Result<()> {
-    let tty = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let tty = crate::text::color(std::io::IsTerminal::is_terminal(&std::io::stdout()));
     let mut q = SearchQuery::new(args.query.join(" ")).limit(args.limit);
     if tty && !args.json {
         q = q.highlight("\x1b[1;33m", "\x1b[0m");

@@ -293,7 +293,7 @@ pub(crate) async fn run(ctx: &Context, cmd: MemoryCmd) -> anyhow::Result<()> {
             if let Some(t) = a.query {
                 q = q.text(t);
             }
-            if !a.json && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            if !a.json && crate::text::color(std::io::IsTerminal::is_terminal(&std::io::stdout())) {
                 q = q.highlight("\x1b[1m", "\x1b[0m");
             }
             if let Some(s) = a.since {

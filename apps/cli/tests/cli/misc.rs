@@ -134,3 +134,14 @@ fn closed_stdout_is_not_an_error() {
     );
     assert!(out.status.success(), "{:?}", out);
 }
+
+#[test]
+fn no_colour_codes_reach_a_stderr_that_is_not_a_terminal() {
+    let sb = Sandbox::new();
+    // An unknown key makes every command warn; the warning goes to a pipe here.
+    sb.write_config(serde_json::json!({"no_such_section": {"x": 1}}));
+    let out = sb.llf().args(["-v", "config", "path"]).output().unwrap();
+    let err = crate::stderr_of(&out);
+    assert!(err.contains("no_such_section"), "{err}");
+    assert!(!err.contains('\x1b'), "ANSI codes in a pipe: {err:?}");
+}
