@@ -54,9 +54,9 @@ else
 fi
 export PATH="$VENV/bin:$PATH"
 # llf-rag's tests write a real Python FAISS index; its bench runs Python onnxruntime side by side.
-if ! "$VENV/bin/python" -c "import faiss, onnxruntime, tokenizers, numpy" 2>/dev/null; then
+if ! "$VENV/bin/python" -c "import faiss, onnxruntime, tokenizers, numpy, cryptography" 2>/dev/null; then
   say "installing faiss-cpu, onnxruntime, tokenizers and numpy into $VENV"
-  "$VENV/bin/pip" install -q faiss-cpu onnxruntime tokenizers numpy
+  "$VENV/bin/pip" install -q faiss-cpu onnxruntime tokenizers numpy cryptography
 else
   say "python faiss-cpu, onnxruntime, tokenizers and numpy present"
 fi

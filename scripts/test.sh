@@ -17,14 +17,17 @@ cargo fmt --all -- --check
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "cargo doc"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
+
 step "cargo build (every crate, app, example, bench and test)"
 cargo build --workspace --all-targets --locked
 
 step "cargo test"
 cargo test --workspace --locked --no-fail-fast
 
-step "cargo doc"
-RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
+step "examples/embed-chat against the real model (the llf facade end to end)"
+cargo run --quiet --locked -p example-embed-chat
 
 step "cargo deny (bans, licenses, sources)"
 cargo fetch --locked --quiet

@@ -129,6 +129,39 @@ pub(crate) enum ConfigCmd {
         /// New value.
         value: String,
     },
+    /// Encrypt the secrets in config.json (API keys, tokens, passwords, MCP servers' env).
+    ///
+    /// The key is kept in the OS keyring (Secret Service) when there is one; otherwise it is
+    /// derived from a passphrase (asked twice, or LLF_PASSPHRASE) with a salt kept in
+    /// config.json.salt. LLF then decrypts them in memory only; `config set` encrypts new ones.
+    Encrypt {
+        /// Use a passphrase even when an OS keyring is available.
+        #[arg(long)]
+        passphrase: bool,
+    },
+    /// Write the encrypted secrets back in plain text and remove config.json.salt.
+    Decrypt,
+    /// Re-encrypt every secret under a new key (a new passphrase: asked, or LLF_NEW_PASSPHRASE).
+    ///
+    /// The rewrite is atomic: a crash leaves the old file with its key or the new one with its.
+    RotateKey {
+        /// Use a passphrase even when an OS keyring is available.
+        #[arg(long)]
+        passphrase: bool,
+    },
+    /// Show which secrets are encrypted, with which key, and which are still in plain text (no
+    /// passphrase needed).
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-encrypt the values the Python version encrypted (its password: LLF_PASSPHRASE or asked).
+    MigrateSecrets {
+        /// Use a passphrase even when an OS keyring is available.
+        #[arg(long)]
+        passphrase: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -87,7 +87,8 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let env = Environment::from_process();
     text::set_no_color(env.no_color);
-    let config = ConfigFile::load(cli.config.as_deref(), &env);
+    let unlock = commands::config::unlock(&cli.command);
+    let config = ConfigFile::load_with(cli.config.as_deref(), &env, &unlock);
     let debug_log = match &config {
         Ok(c) => llf::Locations::new(c.config(), c.paths()).debug_log(),
         Err(_) => default_locations(cli.config.as_deref(), &env)

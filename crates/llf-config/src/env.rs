@@ -16,6 +16,11 @@ pub struct Environment {
     pub llf_api_key: Option<Secret>,
     /// `OPENAI_API_KEY`: API key used when `LLF_API_KEY` is unset.
     pub openai_api_key: Option<Secret>,
+    /// `LLF_PASSPHRASE`: the passphrase of an encrypted config (and the password of a Python-era
+    /// one); also the passphrase `llf config encrypt` uses when there is no OS keyring.
+    pub llf_passphrase: Option<Secret>,
+    /// `LLF_NEW_PASSPHRASE`: the passphrase `llf config rotate-key` changes to.
+    pub llf_new_passphrase: Option<Secret>,
     /// Components installed by `scripts/setup.sh`, from the variables its `env.sh` exports; `llf
     /// config init` points a new config at them.
     pub installed: InstalledComponents,
@@ -96,6 +101,8 @@ impl Environment {
             llf_config: var("LLF_CONFIG").map(PathBuf::from),
             llf_api_key: secret("LLF_API_KEY"),
             openai_api_key: secret("OPENAI_API_KEY"),
+            llf_passphrase: secret("LLF_PASSPHRASE"),
+            llf_new_passphrase: secret("LLF_NEW_PASSPHRASE"),
             installed: InstalledComponents {
                 llama_server: var("LLF_LLAMA_SERVER").map(PathBuf::from),
                 model: var("LLF_TEST_MODEL").map(PathBuf::from),

@@ -83,6 +83,131 @@ pub enum ConfigError {
     /// Saving failed.
     #[error(transparent)]
     Save(#[from] llf_core::Error),
+    /// The config holds encrypted values and no passphrase was given.
+    #[error(
+        "{path} holds encrypted values (`{key}` is one); set {var} to the {what}, or run on a terminal to be asked for it"
+    )]
+    PassphraseNeeded {
+        /// The config file.
+        path: PathBuf,
+        /// A key path whose value needs it.
+        key: String,
+        /// The environment variable that gives it.
+        var: &'static str,
+        /// `passphrase`, or `password of the Python version` for a Python-era value.
+        what: &'static str,
+    },
+    /// A new passphrase was needed (encrypting, rotating the key) and none was given.
+    #[error(
+        "a new passphrase is needed to encrypt {path} (no OS keyring is available); set {var}, or run on a terminal to be asked for it"
+    )]
+    NewPassphraseNeeded {
+        /// The config file.
+        path: PathBuf,
+        /// The environment variable that gives it.
+        var: &'static str,
+    },
+    /// The passphrase given is empty.
+    #[error("the passphrase for {path} is empty; give a non-empty one")]
+    EmptyPassphrase {
+        /// The config file.
+        path: PathBuf,
+    },
+    /// The passphrase (or the key in the keyring) does not decrypt a value.
+    #[error(
+        "wrong passphrase for {path}: it does not decrypt `{key}`; give the passphrase used by `llf config encrypt` or the last `llf config rotate-key` (LLF_PASSPHRASE, or at the prompt)"
+    )]
+    WrongPassphrase {
+        /// The config file.
+        path: PathBuf,
+        /// The key path whose value could not be decrypted.
+        key: String,
+    },
+    /// The password does not decrypt a value written by the Python version.
+    #[error(
+        "wrong password for the Python-era encrypted `{key}` in {path} (tried the salt {}); give the password the Python version used (LLF_PASSPHRASE, or at the prompt)",
+        salts.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" and ")
+    )]
+    WrongLegacyPassword {
+        /// The config file.
+        path: PathBuf,
+        /// The key path whose value could not be decrypted.
+        key: String,
+        /// The salt files tried.
+        salts: Vec<PathBuf>,
+    },
+    /// A Python-era encrypted value was found but no salt file of the Python version exists.
+    #[error(
+        "`{key}` in {path} was encrypted by the Python version, whose salt file is missing (looked for {}); copy the Python version's ~/.llf/.salt there",
+        looked.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" and ")
+    )]
+    LegacySaltMissing {
+        /// The config file.
+        path: PathBuf,
+        /// The key path of an encrypted value.
+        key: String,
+        /// Where the salt was looked for.
+        looked: Vec<PathBuf>,
+    },
+    /// An encrypted value is not one LLF can read (cut, edited, or of an unknown format).
+    #[error(
+        "`{key}` in {path} is a damaged encrypted value ({problem}); set it again with `llf config set {key} VALUE`"
+    )]
+    DamagedValue {
+        /// The config file.
+        path: PathBuf,
+        /// The key path.
+        key: String,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
+    /// An encrypted value names a key that the salt file does not list (or there is no salt file).
+    #[error(
+        "`{key}` in {path} was encrypted with key {id}, which {salt_file} does not list; restore {salt_file} from the backup that matches this config"
+    )]
+    UnknownKeyId {
+        /// The config file.
+        path: PathBuf,
+        /// The key path.
+        key: String,
+        /// The key id in the value.
+        id: String,
+        /// The salt file beside the config.
+        salt_file: PathBuf,
+    },
+    /// The salt file beside the config cannot be read.
+    #[error(
+        "cannot read the salt file {path}: {source}; restore it from a backup, or run `llf config decrypt` with the old file in place"
+    )]
+    SaltFile {
+        /// The salt file.
+        path: PathBuf,
+        /// Why (I/O or JSON).
+        #[source]
+        source: llf_core::BoxError,
+    },
+    /// The config's key is in the OS keyring and the keyring cannot give it.
+    #[error(
+        "the key of {path} is in the OS keyring, which cannot give it: {source}; unlock your keyring (log in to the desktop session) and try again"
+    )]
+    Keyring {
+        /// The config file.
+        path: PathBuf,
+        /// The keyring's error.
+        #[source]
+        source: llf_core::BoxError,
+    },
+    /// The system random number generator failed.
+    #[error("cannot get random bytes from the operating system: {0}")]
+    Random(#[source] llf_core::BoxError),
+    /// A key operation needs an encrypted config.
+    #[error("{0} is not encrypted; run `llf config encrypt` first")]
+    NotEncrypted(PathBuf),
+    /// Another process changed the config's key while this one was working.
+    #[error(
+        "the key of {0} changed while this command ran (another `llf config rotate-key` or `encrypt`?); run the command again"
+    )]
+    KeyChanged(PathBuf),
 }
 
 /// `Result` with [`ConfigError`].

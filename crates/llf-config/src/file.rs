@@ -8,6 +8,7 @@ use crate::env::{Environment, InstalledComponents};
 use crate::keys::KeyPath;
 use crate::paths::{Paths, resolve_path};
 use crate::schema::Config;
+use crate::secrets::{KeyChoice, Secrets, SecretsReport, SecretsStatus, Unlock};
 use crate::{ConfigError, Issue, Result, Secret};
 
 /// Where the effective API key came from.
@@ -20,13 +21,16 @@ pub enum KeySource {
 }
 
 /// A loaded configuration: the file as written (kept to save it back without losing keys LLF does
-/// not know), the effective typed [`Config`] (defaults, file, environment overrides, resolved
-/// paths), and the warnings met on the way.
+/// not know, its secrets still encrypted), the effective typed [`Config`] (defaults, file with its
+/// secrets decrypted, environment overrides, resolved paths), and the warnings met on the way.
 #[derive(Debug, Clone)]
 pub struct ConfigFile {
     path: PathBuf,
     exists: bool,
+    /// The file's JSON as on disk: encrypted values stay encrypted here.
     raw: Value,
+    /// The keys that decrypt `raw` (see [`crate::secrets`]).
+    secrets: Secrets,
     config: Config,
     paths: Paths,
     warnings: Vec<Issue>,
@@ -40,8 +44,17 @@ pub struct ConfigFile {
 impl ConfigFile {
     /// Loads the config at `explicit` (`--config`), `LLF_CONFIG` or the default location. A missing
     /// file at the default location yields the defaults (check [`ConfigFile::exists`] when that
-    /// matters); a missing file the user named is an error ([`ConfigError::Missing`]).
+    /// matters); a missing file the user named is an error ([`ConfigError::Missing`]). Encrypted
+    /// values are decrypted with the OS keyring or `LLF_PASSPHRASE`; see
+    /// [`ConfigFile::load_with`] to let the person type the passphrase.
     pub fn load(explicit: Option<&Path>, env: &Environment) -> Result<Self> {
+        Self::load_with(explicit, env, &Unlock::default())
+    }
+
+    /// [`ConfigFile::load`], unlocking encrypted values through `unlock` (the OS keyring,
+    /// `LLF_PASSPHRASE`, then the frontend's prompt). A wrong passphrase is
+    /// [`ConfigError::WrongPassphrase`], naming the key it does not decrypt.
+    pub fn load_with(explicit: Option<&Path>, env: &Environment, unlock: &Unlock) -> Result<Self> {
         let path = crate::paths::config_file(explicit, env)?;
         let named = explicit.is_some() || env.llf_config.is_some();
         let (raw, exists, duplicates) = match std::fs::read(&path) {
@@ -61,7 +74,8 @@ impl ConfigFile {
             }
             Err(source) => return Err(ConfigError::Read { path, source }),
         };
-        let mut file = Self::build(path, raw, exists, env, duplicates)?;
+        let secrets = Secrets::open(&path, &raw, env, unlock.clone())?;
+        let mut file = Self::build(path, raw, exists, env, duplicates, secrets)?;
         file.edits = Some(Vec::new());
         Ok(file)
     }
@@ -74,8 +88,10 @@ impl ConfigFile {
 
     /// Builds a config from JSON that claims to live at `path` (relative paths resolve against its
     /// directory). [`ConfigFile::save`] writes exactly this JSON. Used by `init` and by tests.
+    /// Encrypted values in it are unlocked as [`ConfigFile::load`] does.
     pub fn from_value(path: PathBuf, raw: Value, exists: bool, env: &Environment) -> Result<Self> {
-        Self::build(path, raw, exists, env, Vec::new())
+        let secrets = Secrets::open(&path, &raw, env, Unlock::default())?;
+        Self::build(path, raw, exists, env, Vec::new(), secrets)
     }
 
     fn build(
@@ -84,9 +100,11 @@ impl ConfigFile {
         exists: bool,
         env: &Environment,
         issues: Vec<Issue>,
+        secrets: Secrets,
     ) -> Result<Self> {
+        let plain = secrets.reveal(&path, &raw)?;
         // Warnings are returned, not logged: the caller shows them once, in its own way.
-        let (mut config, warnings) = parse(&path, &raw, issues)?;
+        let (mut config, warnings) = parse(&path, &plain, issues)?;
         let key_source = apply_env(&mut config, env);
         resolve_server_paths(&mut config, &path, env);
         let paths = Paths::resolve(&path, &config, env)?;
@@ -94,6 +112,7 @@ impl ConfigFile {
             path,
             exists,
             raw,
+            secrets,
             config,
             paths,
             warnings,
@@ -153,7 +172,9 @@ impl ConfigFile {
     /// changes. `value` is parsed as JSON when it can be (`8080`, `true`, `["a"]`, `null` to
     /// unset), else taken as a string. A key the configuration does not know is refused
     /// ([`ConfigError::UnknownKey`]), except inside sections of free-form keys (`server_params`,
-    /// an MCP server's `env`, `model_profiles`). Call [`ConfigFile::save`] to write it.
+    /// an MCP server's `env`, `model_profiles`). In an encrypted config a secret is encrypted
+    /// before it is kept (unlocking the key if the load did not need it). Call
+    /// [`ConfigFile::save`] to write it.
     pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
         let path = KeyPath::parse(key)?;
         let current = serde_json::to_value(&self.config).ok();
@@ -166,21 +187,35 @@ impl ConfigFile {
             Ok(v) => v,
             Err(_) => Value::String(value.to_owned()),
         };
+        let names = path.names();
+        let canonical = path.canonical();
+        let mut seal = |mut value: Value| -> Result<Value> {
+            self.secrets.seal_new_value(
+                &self.path, &self.env, &self.raw, &names, &canonical, &mut value,
+            )?;
+            Ok(value)
+        };
+        let text = seal(Value::String(value.to_owned()))?;
+        let parsed = seal(parsed)?;
         let attempt = |value: &Value| -> Result<Self> {
             let mut raw = self.raw.clone();
             path.assign(&mut raw, value.clone())?;
-            Self::from_value(self.path.clone(), raw, self.exists, &self.env)
+            Self::build(
+                self.path.clone(),
+                raw,
+                self.exists,
+                &self.env,
+                Vec::new(),
+                self.secrets.clone(),
+            )
         };
         let (mut next, parsed) = match attempt(&parsed) {
             Ok(next) => (next, parsed),
             // `env.PORT 8080` under a map of strings: the text was meant.
-            Err(e) if !parsed.is_string() && !parsed.is_null() => {
-                let text = Value::String(value.to_owned());
-                match attempt(&text) {
-                    Ok(next) => (next, text),
-                    Err(_) => return Err(e),
-                }
-            }
+            Err(e) if !parsed.is_string() && !parsed.is_null() => match attempt(&text) {
+                Ok(next) => (next, text),
+                Err(_) => return Err(e),
+            },
             Err(e) => return Err(e),
         };
         if let Some(unknown) = next.warnings.iter().find(|w| path.overlaps(&w.path)) {
@@ -222,11 +257,19 @@ impl ConfigFile {
                     raw
                 }
             };
+            self.secrets.check_keys_on_disk(&self.path, &raw)?;
             let mut bytes = serde_json::to_vec_pretty(&raw).map_err(|e| {
                 ConfigError::Key(format!("cannot serialise the configuration: {e}"))
             })?;
             bytes.push(b'\n');
-            saved = Some(Self::from_value(self.path.clone(), raw, true, &self.env)?);
+            saved = Some(Self::build(
+                self.path.clone(),
+                raw,
+                true,
+                &self.env,
+                Vec::new(),
+                self.secrets.clone(),
+            )?);
             Ok::<_, ConfigError>(bytes)
         })?;
         if let Some(mut file) = saved {
@@ -266,13 +309,62 @@ impl ConfigFile {
                 path: path.clone(),
                 source,
             })?;
+            // The backup's encrypted values need their salt file; the new config starts plain.
+            Secrets::move_salt_file(&path, &backup)?;
         }
         let raw = serde_json::to_value(&config).map_err(|e| {
             ConfigError::Key(format!("cannot serialise the default configuration: {e}"))
         })?;
-        let mut file = Self::from_value(path, raw, false, env)?;
+        let secrets = Secrets::none(&path, Unlock::default());
+        let mut file = Self::build(path, raw, false, env, Vec::new(), secrets)?;
         file.save()?;
         Ok(file)
+    }
+
+    /// Which secrets are encrypted, and with which key.
+    pub fn secrets_status(&self) -> SecretsStatus {
+        crate::secrets::status(&self.secrets, &self.raw)
+    }
+
+    /// Encrypts every secret stored in plain text, and re-encrypts Python-era values LLF's way.
+    /// A config that has no key yet gets one per `choice` (the OS keyring, else a new passphrase
+    /// from `LLF_PASSPHRASE` or the prompt). The config is rewritten atomically under its lock.
+    pub fn encrypt(&mut self, choice: KeyChoice) -> Result<SecretsReport> {
+        self.rewrite_secrets(crate::secrets::Mode::Encrypt, choice)
+    }
+
+    /// Re-encrypts the values the Python version encrypted LLF's way (plain-text secrets are left
+    /// to [`ConfigFile::encrypt`]). Nothing changes when there are none.
+    pub fn migrate_secrets(&mut self, choice: KeyChoice) -> Result<SecretsReport> {
+        self.rewrite_secrets(crate::secrets::Mode::Migrate, choice)
+    }
+
+    /// Re-encrypts every secret under a new key (the OS keyring, else a new passphrase from
+    /// `LLF_NEW_PASSPHRASE` or the prompt) and then forgets the old one. A crash at any point
+    /// leaves the old config with its key, or the new one with its key.
+    pub fn rotate_key(&mut self, choice: KeyChoice) -> Result<SecretsReport> {
+        self.rewrite_secrets(crate::secrets::Mode::Rotate, choice)
+    }
+
+    /// Writes every encrypted value back in plain text and removes the salt file.
+    pub fn decrypt(&mut self) -> Result<SecretsReport> {
+        self.rewrite_secrets(crate::secrets::Mode::Decrypt, KeyChoice::Auto)
+    }
+
+    fn rewrite_secrets(
+        &mut self,
+        mode: crate::secrets::Mode,
+        choice: KeyChoice,
+    ) -> Result<SecretsReport> {
+        if !self.exists && !self.path.exists() {
+            return Err(ConfigError::Missing(self.path.clone()));
+        }
+        let mut secrets = self.secrets.clone();
+        let (raw, report) = secrets.rewrite(&self.path, &self.env, &self.raw, mode, choice)?;
+        let mut file = Self::build(self.path.clone(), raw, true, &self.env, Vec::new(), secrets)?;
+        file.edits = Some(Vec::new());
+        *self = file;
+        Ok(report)
     }
 }
 

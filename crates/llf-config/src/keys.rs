@@ -113,6 +113,17 @@ impl KeyPath {
         Ok(())
     }
 
+    /// The segments: a key name, or `None` for a list index.
+    pub(crate) fn names(&self) -> Vec<Option<&str>> {
+        self.segments
+            .iter()
+            .map(|s| match s {
+                Segment::Key(k) => Some(k.as_str()),
+                Segment::Index(_) => None,
+            })
+            .collect()
+    }
+
     /// The key as the configuration's messages write it: `local_llm_servers[1].port`.
     pub(crate) fn canonical(&self) -> String {
         let mut out = String::new();

@@ -11,8 +11,11 @@
 //! - [`Config`]: the effective, typed configuration (defaults + file + environment).
 //! - [`Paths`]: the directories LLF uses (XDG by default; `LLF_HOME` moves them all).
 //! - [`Environment`]: the environment variables LLF reads (`LLF_HOME`, `LLF_CONFIG`,
-//!   `LLF_API_KEY`, `OPENAI_API_KEY`), captured once. This crate is the only one that reads them.
+//!   `LLF_API_KEY`, `OPENAI_API_KEY`, `LLF_PASSPHRASE`, …), captured once. This crate is the only
+//!   one that reads them.
 //! - [`Secret`]: an API key that prints as `***`.
+//! - [`secrets`]: secrets encrypted at rest ([`ConfigFile::encrypt`], [`Unlock`] for the
+//!   passphrase or the OS keyring), including configs encrypted by the Python version.
 //!
 //! # Example
 //!
@@ -46,6 +49,7 @@ mod keys;
 mod paths;
 pub mod schema;
 mod secret;
+pub mod secrets;
 mod validate;
 
 pub use env::{Environment, InstalledComponents, PlatformDirs};
@@ -54,3 +58,6 @@ pub use file::{ConfigFile, KeySource};
 pub use paths::Paths;
 pub use schema::Config;
 pub use secret::{Secret, is_secret_key, redact};
+pub use secrets::{
+    KeyChoice, PassphrasePurpose, PassphraseRequest, SecretsReport, SecretsStatus, Unlock,
+};

@@ -111,13 +111,31 @@ fn snake_case(key: &str) -> String {
     out
 }
 
-/// Replaces every non-empty string under a secret-looking key with `***`.
+/// Whether `value` under `key` is an environment map given to a subprocess (an MCP server's or a
+/// tool's `env`). Every variable in it is a secret, whatever its name: `DATABASE_URL`s carry
+/// passwords as often as `GITHUB_TOKEN`s do.
+pub(crate) fn is_env_map(key: &str, value: &serde_json::Value) -> bool {
+    key == "env" && value.is_object()
+}
+
+/// Replaces every non-empty value under a secret-looking key, and every variable of an `env` map,
+/// with `***`.
 pub fn redact(value: &mut serde_json::Value) {
+    let hide = |v: &mut serde_json::Value| {
+        if !v.is_null() && v.as_str() != Some("") {
+            *v = serde_json::Value::String(Secret::REDACTED.to_owned());
+        }
+    };
     match value {
         serde_json::Value::Object(map) => {
             for (k, v) in map.iter_mut() {
-                if is_secret_key(k) && !v.is_null() && v.as_str() != Some("") {
-                    *v = serde_json::Value::String(Secret::REDACTED.to_owned());
+                if is_secret_key(k) {
+                    hide(v);
+                } else if is_env_map(k, v) {
+                    v.as_object_mut()
+                        .into_iter()
+                        .flat_map(|vars| vars.values_mut())
+                        .for_each(hide);
                 } else {
                     redact(v);
                 }
@@ -143,9 +161,12 @@ mod tests {
     fn redact_walks_nested_values() {
         let mut v = serde_json::json!({
             "llm_endpoint": {"api_key": "sk-1", "model_name": "m"},
-            "plugins": [{"auth_token": "t"}, {"password": ""}]
+            "plugins": [{"auth_token": "t"}, {"password": ""}],
+            "tools": {"mcp_servers": [{"name": "db", "env": {"DATABASE_URL": "postgres://u:pw@h"}}]}
         });
         redact(&mut v);
+        assert_eq!(v["tools"]["mcp_servers"][0]["env"]["DATABASE_URL"], "***");
+        assert_eq!(v["tools"]["mcp_servers"][0]["name"], "db");
         assert_eq!(v["llm_endpoint"]["api_key"], "***");
         assert_eq!(v["llm_endpoint"]["model_name"], "m");
         assert_eq!(v["plugins"][0]["auth_token"], "***");

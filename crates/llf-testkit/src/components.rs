@@ -32,6 +32,18 @@ pub fn model() -> PathBuf {
     locate("LLF_TEST_MODEL", "models/SmolLM2-135M-Instruct.Q4_1.gguf")
 }
 
+/// The Python of the setup script's venv (with `cryptography`, `faiss-cpu`, `numpy`), for tests
+/// that make files the way the Python version of LLF did.
+pub fn python() -> PathBuf {
+    let python = cache().join("venv/bin/python");
+    assert!(
+        python.is_file(),
+        "the setup venv is missing at {}: run scripts/setup.sh",
+        python.display()
+    );
+    python
+}
+
 /// A free TCP port on loopback (bound then released; good enough for tests).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use llf_config::{Config, ConfigFile, Environment, Paths};
+use llf_config::{Config, ConfigFile, Environment, Paths, Unlock};
 use llf_runtime::Runtime;
 use tokio::sync::OnceCell;
 
@@ -63,10 +63,17 @@ impl Llf {
     }
 
     /// Loads the configuration — `path`, else `LLF_CONFIG`, else the default location (defaults
-    /// when that file does not exist) — and opens its context.
+    /// when that file does not exist) — and opens its context. Encrypted secrets in it are
+    /// decrypted with the OS keyring or `LLF_PASSPHRASE`; see [`Llf::open_with`] to ask the person.
     pub fn open(path: Option<&Path>) -> Result<Self> {
+        Self::open_with(path, &Unlock::default())
+    }
+
+    /// [`Llf::open`], with `unlock` supplying the passphrase of an encrypted configuration (a
+    /// frontend's prompt) when neither the OS keyring nor `LLF_PASSPHRASE` has it.
+    pub fn open_with(path: Option<&Path>, unlock: &Unlock) -> Result<Self> {
         let env = Environment::from_process();
-        Ok(Self::new(ConfigFile::load(path, &env)?))
+        Ok(Self::new(ConfigFile::load_with(path, &env, unlock)?))
     }
 
     #[cfg_attr(not(feature = "rag"), allow(dead_code))] // the handles beyond these fields

@@ -13,6 +13,7 @@ mod misc;
 mod model;
 mod robustness;
 mod saved_chat;
+mod secrets;
 mod template;
 mod tool;
 mod trash;

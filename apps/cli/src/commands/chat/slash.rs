@@ -25,7 +25,7 @@ pub(super) fn usage(name: &str) -> &'static str {
     }
 }
 
-/// Matches in bold on a terminal that takes colour, in [brackets] otherwise.
+/// Matches in bold on a terminal that takes colour, in `[brackets]` otherwise.
 fn highlight() -> Highlight {
     if crate::text::color(std::io::stdout().is_terminal()) {
         Highlight::new("\x1b[1m", "\x1b[0m")
