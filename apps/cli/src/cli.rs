@@ -36,7 +36,7 @@ pub(crate) enum Command {
     /// Talk to a model: `llf chat` for a session, `llf chat "question"` for one answer.
     ///
     /// Starts the default local llama-server when it is not running. Piped stdin is sent as the
-    /// message (`git diff | llf chat --system "Review this"`).
+    /// message, or after the words given (`git diff | llf chat "Review this change"`).
     Chat(crate::commands::chat::ChatArgs),
     /// Start, stop and inspect local llama-server instances.
     #[command(subcommand)]

@@ -143,6 +143,18 @@ pub struct BuiltPrompt {
     pub elapsed: Duration,
 }
 
+/// An upper bound of the tokens `messages` take with any byte-level tokenizer: one token per
+/// byte of content, plus a generous allowance for the chat template's own tokens.
+fn byte_bound(messages: &[ChatMessage]) -> usize {
+    const TEMPLATE_PER_MESSAGE: usize = 16;
+    const TEMPLATE_PER_PROMPT: usize = 32;
+    messages
+        .iter()
+        .map(|m| m.content.len() + TEMPLATE_PER_MESSAGE)
+        .sum::<usize>()
+        + TEMPLATE_PER_PROMPT
+}
+
 /// Assembles prompts; cheap to clone.
 #[derive(Clone, Default)]
 pub struct PromptBuilder {
@@ -246,6 +258,10 @@ impl PromptBuilder {
         let mut messages = assemble(&turns);
         let mut trimmed = 0;
         let mut prompt_tokens = None;
+        // No exact count (two llama-server round trips) when the prompt cannot reach the budget:
+        // a token covers at least one byte of text.
+        let limit =
+            limit.filter(|l| byte_bound(&messages) > l.context_size.saturating_sub(l.reserve));
         if let Some(limit) = limit {
             let budget = limit.context_size.saturating_sub(limit.reserve);
             loop {
@@ -398,6 +414,39 @@ mod tests {
             }
             other => panic!("{other}"),
         }
+    }
+
+    /// Counts how often it was asked.
+    struct Calls(std::sync::atomic::AtomicUsize);
+
+    #[async_trait::async_trait]
+    impl TokenCounter for Calls {
+        async fn count(&self, messages: &[ChatMessage]) -> Result<usize> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            EstimatingCounter.count(messages).await
+        }
+    }
+
+    #[tokio::test]
+    async fn prompts_far_below_the_window_are_not_counted_exactly() {
+        let b = PromptBuilder::new(&settings(ContextOverflow::Error));
+        let calls = Arc::new(Calls(Default::default()));
+        let limit = ContextLimit {
+            context_size: 8192,
+            reserve: 512,
+            counter: calls.clone(),
+        };
+        let built = b
+            .build(&[], "Say hi in three words", Some(&limit))
+            .await
+            .unwrap();
+        assert_eq!(calls.0.load(std::sync::atomic::Ordering::SeqCst), 0);
+        assert_eq!(built.prompt_tokens, None);
+        // Near the window the exact count runs.
+        let long = "word ".repeat(1600);
+        let built = b.build(&[], &long, Some(&limit)).await.unwrap();
+        assert_eq!(calls.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert!(built.prompt_tokens.is_some());
     }
 
     #[tokio::test]

@@ -341,3 +341,52 @@ fn resume_continues_a_saved_conversation_in_the_session() {
         .assert()
         .failure();
 }
+
+#[test]
+fn repl_slash_commands_explain_instead_of_failing_oddly() {
+    let rt = crate::tokio_rt();
+    let fake = rt.block_on(FakeServer::numbered("ok"));
+    let sb = Sandbox::new();
+    sb.remote_config(&fake.base_url(), Some("Be brief."));
+    let dir = sb.dir.path().join("exports");
+    std::fs::create_dir_all(&dir).unwrap();
+    let missing = sb.dir.path().join("no/such/dir");
+    let script = format!(
+        "/tree\n/remember Bluebird meets on Tuesdays.\n/memories Bluebird\n\
+         /template summarize_text \"text=Rust is fast, safe and fun\" length=2\n\
+         /export text {dir}\n/export json {missing}/x.json\n/exit\n",
+        dir = dir.display(),
+        missing = missing.display()
+    );
+    let out = sb
+        .llf()
+        .args(["chat", "-i"])
+        .env("NO_COLOR", "1")
+        .write_stdin(script)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let stdout = stdout_of(&out);
+    let stderr = stderr_of(&out);
+    // /tree before any message: a hint, not an error.
+    assert!(
+        stderr.contains("nothing saved yet: send a message first"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("error: nothing saved"), "{stderr}");
+    // /memories marks matches without Markdown syntax on a plain terminal.
+    assert!(stdout.contains("Bluebird"), "{stdout}");
+    assert!(!stdout.contains("**"), "{stdout}");
+    // A quoted template value keeps its spaces and commas.
+    let reqs = fake.requests();
+    let sent = reqs[0].body["messages"].as_array().unwrap().last().unwrap()["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(sent.contains("Rust is fast, safe and fun"), "{sent}");
+    // A directory is refused once, with the way out; a missing directory is not created.
+    assert_eq!(stderr.matches("is a directory").count(), 1, "{stderr}");
+    assert!(stderr.contains("does not exist"), "{stderr}");
+    assert!(!missing.exists(), "the directory was created");
+}

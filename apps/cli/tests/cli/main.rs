@@ -3,6 +3,7 @@
 
 mod chat;
 mod chat_features;
+mod chat_input;
 mod config;
 mod conversation;
 mod datastore;
@@ -11,6 +12,7 @@ mod import_and_damage;
 mod memory;
 mod misc;
 mod model;
+mod repl_terminal;
 mod robustness;
 mod saved_chat;
 mod secrets;

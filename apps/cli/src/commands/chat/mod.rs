@@ -1,6 +1,7 @@
 //! `llf chat`: one-shot answers, piped input, and the interactive REPL — all through the `llf`
 //! facade's chat, which saves every step as it happens.
 
+mod no_echo;
 pub(crate) mod render;
 mod repl;
 mod slash;
@@ -163,8 +164,14 @@ pub(crate) async fn run(ctx: &Context, args: ChatArgs) -> anyhow::Result<()> {
 /// The message: the words given, then piped stdin when there is any.
 fn message(args: &ChatArgs) -> anyhow::Result<Option<String>> {
     let words = (!args.prompt.is_empty()).then(|| args.prompt.join(" "));
+    // `llf chat ""` is a mistake, not a message (nor a request for the REPL).
+    let empty = words.as_deref().is_some_and(|w| w.trim().is_empty());
+    let words = words.filter(|w| !w.trim().is_empty());
     let stdin = std::io::stdin();
     if args.interactive || stdin.is_terminal() {
+        if empty {
+            anyhow::bail!("the message is empty: give some words, or no argument for a session");
+        }
         return Ok(words);
     }
     let mut piped = String::new();
@@ -174,6 +181,9 @@ fn message(args: &ChatArgs) -> anyhow::Result<Option<String>> {
         (Some(w), Some(p)) => Some(format!("{w}\n\n{p}")),
         (Some(w), None) => Some(w),
         (None, Some(p)) => Some(p),
+        (None, None) if empty => {
+            anyhow::bail!("the message is empty: give some words, or pipe the text to send")
+        }
         (None, None) => anyhow::bail!(
             "nothing to send: stdin was empty (give a message, or run `llf chat` in a terminal)"
         ),

@@ -12,7 +12,7 @@ use llf::runtime::Target;
 use llf::runtime::server::{RestartPolicy, Supervisor, SupervisorEvent};
 use tokio::sync::mpsc;
 
-use super::{render, slash, transcript};
+use super::{no_echo, render, slash, transcript};
 
 const HELP: &str = "\
 Commands:
@@ -44,7 +44,10 @@ pub(crate) async fn ask(chat: &Chat, input: &str) -> anyhow::Result<()> {
         tokens: true,
         tools: true,
     };
-    report(render::turn(chat.send(input), show).await?);
+    let quiet = no_echo::NoEcho::start();
+    let outcome = render::turn(chat.send(input), show).await?;
+    drop(quiet);
+    report(outcome);
     Ok(())
 }
 
@@ -127,21 +130,32 @@ impl LineReader {
         self.lines.recv().await.unwrap_or(Line::Eof)
     }
 
-    /// Reads one message, joining `\`-continued lines and `"""` blocks.
+    /// Reads one message, joining `\`-continued lines and `"""` blocks (typed line by line, or
+    /// pasted at once: a bracketed paste arrives as one text with newlines).
     async fn read_message(&mut self) -> Line {
         let first = match self.read("> ").await {
             Line::Text(t) => t,
             other => return other,
         };
-        if first.trim() == "\"\"\"" {
-            let mut block = Vec::new();
-            loop {
-                match self.read("… ").await {
-                    Line::Text(t) if t.trim() == "\"\"\"" => return Line::Text(block.join("\n")),
-                    Line::Text(t) => block.push(t),
+        match Block::of(&first) {
+            Block::Line => {}
+            Block::Whole(text) => return Line::Text(text),
+            Block::Open(mut block) => loop {
+                // A read may be a paste of several lines, the closing fence among them.
+                let more = match self.read("… ").await {
+                    Line::Text(t) => t,
                     other => return other,
+                };
+                for line in more.lines() {
+                    if line.trim() == FENCE {
+                        return Line::Text(block.join("\n"));
+                    }
+                    block.push(line.to_owned());
                 }
-            }
+                if more.is_empty() {
+                    block.push(String::new());
+                }
+            },
         }
         let mut text = first;
         while text.ends_with('\\') {
@@ -153,6 +167,36 @@ impl LineReader {
             }
         }
         Line::Text(text)
+    }
+}
+
+const FENCE: &str = "\"\"\"";
+
+/// What the first line of a message says about the lines after it.
+#[derive(Debug, PartialEq)]
+enum Block {
+    /// An ordinary line (it may still end in `\`).
+    Line,
+    /// A pasted `"""` block with both fences: the text between them.
+    Whole(String),
+    /// A `"""` block that continues on the next lines: what it holds so far.
+    Open(Vec<String>),
+}
+
+impl Block {
+    fn of(first: &str) -> Self {
+        let mut lines = first.lines();
+        if lines.next().map(str::trim) != Some(FENCE) {
+            return Block::Line;
+        }
+        let mut body = Vec::new();
+        for line in lines {
+            if line.trim() == FENCE {
+                return Block::Whole(body.join("\n"));
+            }
+            body.push(line.to_owned());
+        }
+        Block::Open(body)
     }
 }
 
@@ -275,4 +319,24 @@ async fn supervise(llf: &Llf, chat: &Chat) -> Option<Supervisor> {
             RestartPolicy::default(),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Block;
+
+    #[test]
+    fn fences_typed_or_pasted_are_not_part_of_the_message() {
+        assert_eq!(Block::of("hello"), Block::Line);
+        assert_eq!(Block::of("say \"\"\" here"), Block::Line);
+        assert_eq!(Block::of("\"\"\""), Block::Open(vec![]));
+        assert_eq!(
+            Block::of("\"\"\"\nline a\n\nline b\n\"\"\""),
+            Block::Whole("line a\n\nline b".into())
+        );
+        assert_eq!(
+            Block::of(" \"\"\" \nline a"),
+            Block::Open(vec!["line a".into()])
+        );
+    }
 }
