@@ -42,6 +42,7 @@
 
 mod client;
 mod error;
+mod http;
 pub mod models;
 pub mod multi;
 pub mod profile;

@@ -30,9 +30,10 @@ pub struct LlamaTokenCounter {
 impl LlamaTokenCounter {
     /// A counter for the server at `root_url` (`http://host:port`).
     pub fn new(root_url: impl Into<String>) -> Self {
+        let root_url = root_url.into();
         Self {
-            root_url: root_url.into(),
-            http: reqwest::Client::new(),
+            http: crate::http::for_url(&root_url),
+            root_url,
         }
     }
 

@@ -131,14 +131,13 @@ impl ChatClient {
                 .map(|k| k.expose().to_owned())
                 .unwrap_or_default(),
         );
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .unwrap_or_default();
+        let http = crate::http::for_url(&spec.base_url);
         let service = tower::ServiceBuilder::new()
             .layer(OpenAIRetryLayer::new(spec.max_retries as usize))
-            .service(ReqwestService::new(http));
-        let client = async_openai::Client::with_config(config).with_http_service(service);
+            .service(ReqwestService::new(http.clone()));
+        // `build`, not `with_config`: that one builds a default reqwest client of its own, which
+        // reads every system CA certificate before the first request.
+        let client = async_openai::Client::build(http, config).with_http_service(service);
         Self {
             spec,
             client,

@@ -27,6 +27,8 @@ use crate::{Result, RuntimeError};
 
 /// How long `stop` waits after SIGTERM before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(5);
+/// How long a warm-up or `/props` request may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Progress of [`ServerManager::start`], for spinners.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,10 +95,7 @@ impl ServerManager {
             default: config.llm_endpoint.default_local_server.clone(),
             state_dir: paths.state.clone(),
             logs_dir: paths.logs.clone(),
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .unwrap_or_default(),
+            http: crate::http::local(),
             children: Mutex::new(HashMap::new()),
         }
     }
@@ -307,6 +306,7 @@ impl ServerManager {
             .http
             .post(format!("{}/v1/chat/completions", st.root_url()))
             .json(&warm)
+            .timeout(REQUEST_TIMEOUT)
             .send()
             .await
             .map_err(|e| RuntimeError::Request {
@@ -430,6 +430,7 @@ impl ServerManager {
         let v: serde_json::Value = self
             .http
             .get(&url)
+            .timeout(REQUEST_TIMEOUT)
             .send()
             .await
             .and_then(|r| r.error_for_status())
