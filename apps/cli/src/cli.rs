@@ -110,6 +110,10 @@ pub(crate) enum ConfigCmd {
         #[arg(long)]
         all: bool,
     },
+    /// Print the JSON Schema of config.json (every key, type, default and description), for
+    /// editors that validate the file: `llf config schema > config.schema.json`. The same schema
+    /// renders docs/CONFIG.md.
+    Schema,
     /// Check a config file and report every problem with its key.
     Validate {
         /// The file to check (default: the active config).

@@ -47,6 +47,7 @@ mod error;
 mod file;
 mod keys;
 mod paths;
+mod reference;
 pub mod schema;
 mod secret;
 pub mod secrets;
@@ -56,6 +57,7 @@ pub use env::{Environment, InstalledComponents, PlatformDirs};
 pub use error::{ConfigError, Issue, Result};
 pub use file::{ConfigFile, KeySource};
 pub use paths::Paths;
+pub use reference::{json_schema, reference_markdown};
 pub use schema::Config;
 pub use secret::{Secret, is_secret_key, redact};
 pub use secrets::{

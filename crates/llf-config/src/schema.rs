@@ -4,12 +4,13 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::Secret;
 
 /// The whole configuration.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct Config {
     /// Where chat requests go.
@@ -101,7 +102,7 @@ impl Config {
 }
 
 /// `llm_endpoint`: the OpenAI-compatible endpoint chat requests go to.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct LlmEndpoint {
     /// Base URL including `/v1`, e.g. `http://127.0.0.1:8000/v1`. Ignored while a local server is
@@ -135,7 +136,7 @@ impl Default for LlmEndpoint {
 }
 
 /// One entry of `local_llm_servers`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct LocalServer {
     /// Unique name, used by `llf server start NAME`.
@@ -213,7 +214,7 @@ fn port<'de, D: Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
 }
 
 /// `inference_params`: sampling parameters.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct InferenceParams {
     /// 0.0–2.0.
@@ -252,7 +253,7 @@ impl Default for InferenceParams {
 }
 
 /// What to do when a conversation no longer fits the model's context window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ContextOverflow {
     /// Refuse with an error naming the sizes.
@@ -263,7 +264,7 @@ pub enum ContextOverflow {
 }
 
 /// `prompt`: how prompts are built.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct PromptSettings {
     /// System prompt put first in every conversation.
@@ -283,7 +284,7 @@ impl Default for PromptSettings {
 }
 
 /// FAISS index kind of a data store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum IndexType {
     /// Exact inner-product search on normalised vectors.
@@ -296,7 +297,7 @@ pub enum IndexType {
 }
 
 /// How retrieval finds chunks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SearchMode {
     /// Embedding similarity only.
@@ -307,7 +308,7 @@ pub enum SearchMode {
 }
 
 /// `rag`: retrieval-augmented generation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct RagSettings {
     /// Add retrieved context to chats.
@@ -362,7 +363,7 @@ impl Default for RagSettings {
 }
 
 /// `rag.cache`: the embedding cache and the semantic results cache.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct RagCacheSettings {
     /// Use the caches.
@@ -393,7 +394,7 @@ impl Default for RagCacheSettings {
 }
 
 /// `memory`: long-term memory added to chats.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct MemorySettings {
     /// Add relevant memories to chats.
@@ -418,7 +419,7 @@ impl Default for MemorySettings {
 }
 
 /// `request_queue`: concurrency, queue and rate limit per endpoint.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct RequestQueueSettings {
     /// Requests that may wait; one more is refused at once.
@@ -444,7 +445,7 @@ impl Default for RequestQueueSettings {
 }
 
 /// `tool_sandbox`: limits applied to every external tool process.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct ToolSandboxSettings {
     /// Apply the limits (a tool may opt out with `allow_sandbox: false` only if this allows it).
@@ -484,7 +485,7 @@ impl Default for ToolSandboxSettings {
 }
 
 /// `tools`: where tools may touch files, the audit log, and how the tool-calling loop runs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct ToolsSettings {
     /// Directories that path arguments (e.g. `file_access`'s `path`) must stay inside after `..`
@@ -508,7 +509,7 @@ pub struct ToolsSettings {
 }
 
 /// One entry of `tools.mcp_servers`: an MCP server LLF starts and talks to over stdio.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct McpServerSettings {
     /// Name shown in logs and errors.
@@ -562,7 +563,7 @@ impl Default for ToolsSettings {
 }
 
 /// How a model is picked for a prompt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RoutingStrategy {
     /// The model the user chose.
@@ -579,7 +580,7 @@ pub enum RoutingStrategy {
 }
 
 /// `multi_model`: routing between models.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct MultiModelSettings {
     /// The routing strategy.
@@ -589,7 +590,7 @@ pub struct MultiModelSettings {
 }
 
 /// `multi_model.model_profiles.NAME`: scores from 1 (low) to 10 (high).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct ModelProfile {
     /// How complex a task the model handles.
@@ -617,7 +618,7 @@ impl Default for ModelProfile {
 }
 
 /// `trash`: soft-delete retention.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct TrashSettings {
     /// Days before trashed items are purged.
@@ -631,7 +632,7 @@ impl Default for TrashSettings {
 }
 
 /// `models`: where models are downloaded from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct ModelSettings {
     /// Base URL of the Hugging Face hub (or a mirror).

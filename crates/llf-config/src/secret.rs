@@ -41,6 +41,22 @@ impl std::fmt::Display for Secret {
 
 // Serialization writes the real value: it is how the config file is saved (0600). Anything shown
 // to a person goes through `redact` first.
+/// A secret is a string in `config.json` (plain, or an `llf-enc:v1:` / Python-era `encrypted:`
+/// value once the config is encrypted).
+impl schemars::JsonSchema for Secret {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Secret".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A secret: never shown or logged; stored encrypted once `llf config encrypt` ran.",
+            "writeOnly": true
+        })
+    }
+}
+
 impl Serialize for Secret {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.0)

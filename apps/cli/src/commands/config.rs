@@ -21,7 +21,10 @@ pub(crate) fn unlock(command: &Command) -> Unlock {
         command,
         Command::Completions { .. }
             | Command::Config(
-                ConfigCmd::Init { .. } | ConfigCmd::Path { all: false } | ConfigCmd::Status { .. }
+                ConfigCmd::Init { .. }
+                    | ConfigCmd::Path { all: false }
+                    | ConfigCmd::Status { .. }
+                    | ConfigCmd::Schema
             )
     );
     let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
@@ -102,6 +105,7 @@ pub(crate) async fn run(ctx: &Context, cmd: ConfigCmd) -> anyhow::Result<()> {
             }
             output::json(&file.redacted())?;
         }
+        ConfigCmd::Schema => output::json(&llf::config::json_schema())?,
         ConfigCmd::Path { all } => {
             if all {
                 let file = ctx.config()?;

@@ -277,3 +277,19 @@ fn broken_config_is_reported_for_commands_that_need_it() {
         .success();
     sb.llf().args(["trash", "list"]).assert().success();
 }
+
+#[test]
+fn schema_prints_the_json_schema_of_the_config() {
+    let sb = Sandbox::new();
+    // Even a broken config file does not stop it: the schema is what fixes one.
+    std::fs::create_dir_all(sb.home()).unwrap();
+    std::fs::write(sb.home().join("config.json"), "{ not json").unwrap();
+    let out = sb.llf().args(["config", "schema"]).output().unwrap();
+    assert!(out.status.success(), "{}", crate::stderr_of(&out));
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(schema["type"], "object");
+    assert!(schema["properties"]["inference_params"].is_object());
+    assert!(
+        schema["$defs"]["InferenceParams"]["properties"]["max_tokens"]["description"].is_string()
+    );
+}
