@@ -60,6 +60,13 @@ if ! "$VENV/bin/python" -c "import faiss, onnxruntime, tokenizers, numpy, crypto
 else
   say "python faiss-cpu, onnxruntime, tokenizers and numpy present"
 fi
+# apps/http-api's live tests drive `llf serve` with the official OpenAI client, unchanged.
+if ! "$VENV/bin/python" -c "import openai" 2>/dev/null; then
+  say "installing the openai client into $VENV"
+  "$VENV/bin/pip" install -q openai
+else
+  say "python openai client present"
+fi
 
 fetch_wheel() { # name version -> path of the wheel in downloads/
   local name="$1" version="$2" dir="$CACHE/downloads/$1-$2"
