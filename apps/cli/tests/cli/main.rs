@@ -14,6 +14,7 @@ mod model;
 mod robustness;
 mod saved_chat;
 mod secrets;
+mod serve;
 mod template;
 mod tool;
 mod trash;
