@@ -788,11 +788,22 @@ fn server_api_has_loopback_defaults_and_checks_its_values() {
         dir.path(),
         json!({"server_api": {"cors_origins": ["https://ok.example", "ftp://nope"], "max_body_kb": 0}}),
     );
-    let ConfigError::Invalid { issues, .. } = ConfigFile::load(Some(&path), &env).unwrap_err() else {
+    let ConfigError::Invalid { issues, .. } = ConfigFile::load(Some(&path), &env).unwrap_err()
+    else {
         panic!("expected invalid")
     };
     let text: Vec<String> = issues.iter().map(ToString::to_string).collect();
-    assert!(text.iter().any(|t| t.contains("server_api.cors_origins[1]")), "{text:?}");
-    assert!(text.iter().any(|t| t.contains("server_api.max_body_kb")), "{text:?}");
-    assert!(!text.iter().any(|t| t.contains("cors_origins[0]")), "{text:?}");
+    assert!(
+        text.iter()
+            .any(|t| t.contains("server_api.cors_origins[1]")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter().any(|t| t.contains("server_api.max_body_kb")),
+        "{text:?}"
+    );
+    assert!(
+        !text.iter().any(|t| t.contains("cors_origins[0]")),
+        "{text:?}"
+    );
 }

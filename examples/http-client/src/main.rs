@@ -50,6 +50,8 @@ async fn main() -> anyhow::Result<()> {
     let request = CreateChatCompletionRequestArgs::default()
         .model(model)
         .max_completion_tokens(64u32)
+        // With async-openai's `byot` feature (on in this workspace) `create_stream` does not set it.
+        .stream(true)
         .stream_options(ChatCompletionStreamOptions {
             include_usage: Some(true),
             include_obfuscation: None,

@@ -14,7 +14,9 @@ fn keys_are_created_once_listed_without_secrets_and_revoked() {
     sb.write_config(json!({}));
     let out = sb
         .llf()
-        .args(["serve", "keys", "create", "laptop", "--scope", "chat", "--scope", "read"])
+        .args([
+            "serve", "keys", "create", "laptop", "--scope", "chat", "--scope", "read",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
@@ -22,7 +24,11 @@ fn keys_are_created_once_listed_without_secrets_and_revoked() {
     assert!(secret.starts_with("llf-") && secret.len() == 68, "{secret}");
     assert!(stderr_of(&out).contains("shown only now"));
 
-    let out = sb.llf().args(["serve", "keys", "list", "--json"]).output().unwrap();
+    let out = sb
+        .llf()
+        .args(["serve", "keys", "list", "--json"])
+        .output()
+        .unwrap();
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(list[0]["name"], "laptop");
     assert_eq!(list[0]["scopes"], json!(["read", "chat"]));
@@ -38,23 +44,45 @@ fn keys_are_created_once_listed_without_secrets_and_revoked() {
     assert!(!out.status.success());
     assert!(stderr_of(&out).contains("unknown scope `root`"));
 
-    sb.llf().args(["serve", "keys", "revoke", "laptop"]).assert().success();
-    let out = sb.llf().args(["serve", "keys", "list", "--json"]).output().unwrap();
-    assert_eq!(serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap(), json!([]));
+    sb.llf()
+        .args(["serve", "keys", "revoke", "laptop"])
+        .assert()
+        .success();
+    let out = sb
+        .llf()
+        .args(["serve", "keys", "list", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap(),
+        json!([])
+    );
 }
 
 #[test]
 fn a_public_address_is_refused_without_keys() {
     let sb = Sandbox::new();
     sb.write_config(json!({}));
-    let out = sb.llf().args(["serve", "--host", "0.0.0.0", "--port", "0"]).output().unwrap();
+    let out = sb
+        .llf()
+        .args(["serve", "--host", "0.0.0.0", "--port", "0"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr_of(&out).contains("llf serve keys create"), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("llf serve keys create"),
+        "{}",
+        stderr_of(&out)
+    );
 }
 
 fn get(port: u16, path: &str) -> Option<String> {
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut text = String::new();
     s.read_to_string(&mut text).ok()?;
     Some(text)
@@ -63,7 +91,9 @@ fn get(port: u16, path: &str) -> Option<String> {
 #[test]
 fn llf_serve_answers_until_sigterm() {
     let sb = Sandbox::new();
-    sb.write_config(json!({"local_llm_servers": [], "llm_endpoint": {"default_local_server": null}}));
+    sb.write_config(
+        json!({"local_llm_servers": [], "llm_endpoint": {"default_local_server": null}}),
+    );
     let port = llf_testkit::components::free_port();
     let mut child = sb
         .std_llf()
@@ -76,7 +106,10 @@ fn llf_serve_answers_until_sigterm() {
         if let Some(t) = get(port, "/healthz") {
             break t;
         }
-        assert!(started.elapsed() < Duration::from_secs(30), "llf serve did not start");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "llf serve did not start"
+        );
         std::thread::sleep(Duration::from_millis(100));
     };
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");

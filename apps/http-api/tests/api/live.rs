@@ -49,10 +49,13 @@ fn ask(model: &str, stream: bool) -> async_openai::types::chat::CreateChatComple
             .unwrap()
             .into()]);
     if stream {
-        args.stream_options(ChatCompletionStreamOptions {
-            include_usage: Some(true),
-            include_obfuscation: None,
-        });
+        // The workspace builds async-openai with `byot`, under which `create_stream` leaves
+        // `stream` as the request has it.
+        args.stream(true)
+            .stream_options(ChatCompletionStreamOptions {
+                include_usage: Some(true),
+                include_obfuscation: None,
+            });
     }
     args.build().unwrap()
 }
@@ -109,9 +112,12 @@ async fn official_clients_chat_stream_embed_and_fail_against_the_real_model() {
     let list = history.list(&Default::default()).await.unwrap();
     assert!(list.iter().any(|c| c.conversation.id == saved), "{list:?}");
     let path = history.current_path(&saved).await.unwrap();
-    assert_eq!(path.len(), 2);
-    assert_eq!(path[0].message.content, "What is the capital of France?");
-    assert!(!path[1].message.content.is_empty());
+    // The configured system prompt, the question, the answer.
+    let roles: Vec<String> = path.iter().map(|m| m.role().to_string()).collect();
+    assert_eq!(roles, ["system", "user", "assistant"]);
+    assert_eq!(path[1].message.content, "What is the capital of France?");
+    assert_eq!(path[2].id, py["saved"]["message_id"].as_i64().unwrap());
+    assert!(!path[2].message.content.is_empty());
 
     // async-openai, unchanged.
     let client = Client::with_config(
