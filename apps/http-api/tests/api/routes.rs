@@ -625,3 +625,72 @@ async fn a_saved_conversation_is_started_continued_listed_and_searched() {
         .error(StatusCode::BAD_REQUEST);
     assert_eq!(e["param"], "tools");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_leaving_a_saved_stream_keeps_the_partial_answer() {
+    let pieces: Vec<String> = (0..40).map(|i| format!("w{i} ")).collect();
+    let events = pieces
+        .iter()
+        .map(|p| chunk(json!({"content": p}), Value::Null).to_string())
+        .collect();
+    let fake = FakeServer::scripted(vec![FakeReply::Sse {
+        events,
+        delay: Duration::from_millis(50),
+    }])
+    .await;
+    let home = remote_home(&fake, json!({}));
+    let mut body = hello();
+    body["stream"] = json!(true);
+    body["llf"] = json!({"conversation_id": "new"});
+    use futures::StreamExt;
+    use tower::ServiceExt;
+    let response = home
+        .app()
+        .oneshot(post("/v1/chat/completions", &body))
+        .await
+        .unwrap();
+    let mut stream = response.into_body().into_data_stream();
+    let mut seen = String::new();
+    while !seen.contains("w3 ") {
+        seen.push_str(&String::from_utf8_lossy(
+            &stream.next().await.unwrap().unwrap(),
+        ));
+    }
+    drop(stream);
+
+    let history = home.llf.history().await.unwrap();
+    let conv = history.list(&Default::default()).await.unwrap()[0]
+        .conversation
+        .id
+        .clone();
+    let started = std::time::Instant::now();
+    let answer = loop {
+        let path = history.current_path(&conv).await.unwrap();
+        let last = path.last().unwrap().clone();
+        if last.role() == llf::core::chat::Role::Assistant
+            && last.status == llf::history::MessageStatus::Partial
+            && started.elapsed() > Duration::from_millis(500)
+        {
+            break last;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{path:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    // What arrived is kept, and generation stopped long before the 40 pieces (2 s) were sent.
+    assert!(
+        answer.message.content.starts_with("w0 w1 w2 w3 "),
+        "{}",
+        answer.message.content
+    );
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let again = history.current_path(&conv).await.unwrap();
+    let kept = &again.last().unwrap().message.content;
+    assert!(
+        !kept.contains("w39"),
+        "the turn went on after the client left: {kept}"
+    );
+    assert_eq!(
+        again.last().unwrap().status,
+        llf::history::MessageStatus::Partial
+    );
+}
