@@ -95,7 +95,7 @@ fn llf_serve_answers_until_sigterm() {
         json!({"local_llm_servers": [], "llm_endpoint": {"default_local_server": null}}),
     );
     let port = llf_testkit::components::free_port();
-    let mut child = sb
+    let child = sb
         .std_llf()
         .args(["serve", "--port", &port.to_string()])
         .stderr(std::process::Stdio::piped())
