@@ -694,3 +694,34 @@ async fn a_client_leaving_a_saved_stream_keeps_the_partial_answer() {
         llf::history::MessageStatus::Partial
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_request_queue_gets_503_with_retry_after() {
+    let fake = FakeServer::scripted(vec![FakeReply::Hang]).await;
+    let home = remote_home(
+        &fake,
+        json!({"request_queue": {"max_concurrent": 1, "max_size": 1},
+               "llm_endpoint": {"request_timeout": 30}}),
+    );
+    let app = home.app();
+    let spawn = || {
+        let app = app.clone();
+        tokio::spawn(async move { send(&app, post("/v1/chat/completions", &hello())).await })
+    };
+    // The first request holds the only slot (the fake never answers), the second waits.
+    let first = spawn();
+    let started = std::time::Instant::now();
+    while fake.requests().is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(10));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let second = spawn();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let r = send(&app, post("/v1/chat/completions", &hello())).await;
+    let e = r.error(StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(e["code"], "queue_full");
+    assert_eq!(r.headers["retry-after"], "1");
+    assert_eq!(fake.requests().len(), 1);
+    first.abort();
+    second.abort();
+}
