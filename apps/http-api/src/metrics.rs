@@ -149,17 +149,47 @@ impl Metrics {
     }
 }
 
-/// Counts every request with its route (the pattern, not the path) and status.
+/// The request id header: the client's when it is a short token, else a new ULID.
+const REQUEST_ID: &str = "x-request-id";
+
+/// Counts every request with its route (the pattern, not the path) and status, writes one
+/// access-log event with a request id, and returns that id in `x-request-id`.
 pub(crate) async fn record(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
+    let id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| ulid::Ulid::new().to_string());
+    let method = req.method().clone();
     let started = Instant::now();
-    let response = next.run(req).await;
-    state
-        .metrics
-        .request(&route, response.status().as_u16(), started.elapsed());
+    let mut response = next.run(req).await;
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    state.metrics.request(&route, status, elapsed);
+    // Paths and bodies are not logged: they may carry user text.
+    tracing::info!(
+        target: "llf_http_api::access",
+        request_id = %id,
+        %method,
+        route = %route,
+        status,
+        elapsed_ms = elapsed.as_secs_f64() * 1e3,
+        "request"
+    );
+    if let Ok(v) = axum::http::HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, v);
+    }
     response
 }

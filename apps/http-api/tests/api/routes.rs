@@ -443,6 +443,17 @@ async fn models_health_readiness_and_metrics() {
         (h.status, h.json()["status"].clone()),
         (StatusCode::OK, json!("ok"))
     );
+    // Every answer carries a request id: a new one, or the client's when it is a short token.
+    assert_eq!(h.headers["x-request-id"].len(), 26);
+    let mut traced = get("/healthz");
+    traced
+        .headers_mut()
+        .insert("x-request-id", "trace-42".parse().unwrap());
+    assert_eq!(send(&app, traced).await.headers["x-request-id"], "trace-42");
+    let mut odd = get("/healthz");
+    odd.headers_mut()
+        .insert("x-request-id", "a b<script>".parse().unwrap());
+    assert_ne!(send(&app, odd).await.headers["x-request-id"], "a b<script>");
     let ready = send(&app, get("/readyz")).await;
     assert_eq!(ready.status, StatusCode::OK, "{}", ready.text());
     assert_eq!(ready.json()["model"], "fake-model");
