@@ -74,6 +74,15 @@ elif ! "$VENV/bin/python" -c "import faiss, onnxruntime, tokenizers, numpy, cryp
 else
   say "python faiss-cpu, onnxruntime, tokenizers and numpy present"
 fi
+# apps/http-api's live tests drive `llf serve` with the official OpenAI client, unchanged.
+if [ "$MODE" = chat ]; then
+  :
+elif ! "$VENV/bin/python" -c "import openai" 2>/dev/null; then
+  say "installing the openai client into $VENV"
+  "$VENV/bin/pip" install -q openai
+else
+  say "python openai client present"
+fi
 
 fetch_wheel() { # name version -> path of the wheel in downloads/
   local name="$1" version="$2" dir="$CACHE/downloads/$1-$2"

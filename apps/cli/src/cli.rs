@@ -38,6 +38,9 @@ pub(crate) enum Command {
     /// Starts the default local llama-server when it is not running. Piped stdin is sent as the
     /// message, or after the words given (`git diff | llf chat "Review this change"`).
     Chat(crate::commands::chat::ChatArgs),
+    /// Run the HTTP API: OpenAI-compatible /v1 for any OpenAI client (`llf serve --port 8090`);
+    /// `llf serve keys create NAME` makes an API key.
+    Serve(crate::commands::serve::ServeArgs),
     /// Start, stop and inspect local llama-server instances.
     #[command(subcommand)]
     Server(crate::commands::server::ServerCmd),

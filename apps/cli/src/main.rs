@@ -125,6 +125,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Dev(cmd) => commands::dev::run(&ctx, cmd).await,
         Command::Chat(args) => commands::chat::run(&ctx, args).await,
         Command::Server(cmd) => commands::server::run(&ctx, cmd).await,
+        Command::Serve(args) => commands::serve::run(&ctx, args).await,
         Command::Model(cmd) => commands::model::run(&ctx, cmd).await,
         Command::Performance(cmd) => commands::performance::run(&ctx, cmd).await,
         Command::Completions { shell } => commands::completions::run(shell),

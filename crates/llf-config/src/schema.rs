@@ -37,6 +37,8 @@ pub struct Config {
     pub trash: TrashSettings,
     /// Model downloads.
     pub models: ModelSettings,
+    /// The HTTP API of `llf serve`: address, CORS, limits.
+    pub server_api: ServerApiSettings,
     /// Models directory (GGUF files). Unset: the platform default.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model_dir: Option<PathBuf>,
@@ -78,6 +80,7 @@ impl Default for Config {
             multi_model: MultiModelSettings::default(),
             trash: TrashSettings::default(),
             models: ModelSettings::default(),
+            server_api: ServerApiSettings::default(),
             model_dir: None,
             data_stores_dir: None,
             memory_dir: None,
@@ -643,6 +646,40 @@ impl Default for ModelSettings {
     fn default() -> Self {
         Self {
             hub_url: "https://huggingface.co".to_owned(),
+        }
+    }
+}
+
+/// `server_api`: the HTTP API `llf serve` runs (OpenAI-compatible `/v1`, health, keys).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct ServerApiSettings {
+    /// Address to bind. Loopback by default; any other address is refused while no API key
+    /// exists (`llf serve keys create`).
+    pub host: String,
+    /// Port to listen on.
+    #[serde(deserialize_with = "port")]
+    pub port: u16,
+    /// Origins a browser may call the API from (`https://app.example`, or `*`). Empty: no
+    /// cross-origin access.
+    pub cors_origins: Vec<String>,
+    /// Largest request body accepted, in kilobytes (a bigger one gets 413).
+    pub max_body_kb: u64,
+    /// Seconds a non-streamed answer may take before the request gets 504.
+    pub request_timeout: u64,
+    /// Seconds a streamed answer may stay silent before it is ended.
+    pub stream_idle_timeout: u64,
+}
+
+impl Default for ServerApiSettings {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".to_owned(),
+            port: 8090,
+            cors_origins: Vec::new(),
+            max_body_kb: 4096,
+            request_timeout: 600,
+            stream_idle_timeout: 300,
         }
     }
 }

@@ -60,6 +60,19 @@ pub(crate) fn validate(config: &Config) -> Vec<Issue> {
         );
     }
     c.at_least("llm_endpoint.request_timeout", ep.request_timeout, 1);
+    let api = &config.server_api;
+    c.non_empty("server_api.host", &api.host);
+    c.at_least("server_api.max_body_kb", api.max_body_kb, 1);
+    c.at_least("server_api.request_timeout", api.request_timeout, 1);
+    c.at_least("server_api.stream_idle_timeout", api.stream_idle_timeout, 1);
+    for (i, origin) in api.cors_origins.iter().enumerate() {
+        if origin != "*" && !(origin.starts_with("http://") || origin.starts_with("https://")) {
+            c.fail(
+                format!("server_api.cors_origins[{i}]"),
+                format!("expected `*` or an http:// or https:// origin, got {origin:?}"),
+            );
+        }
+    }
     if let Some(default) = &ep.default_local_server
         && !config.local_llm_servers.iter().any(|s| &s.name == default)
     {

@@ -774,3 +774,36 @@ fn threads_is_an_optional_server_key() {
         ["local_llm_servers[0].threads: expected at least 1, got 0"]
     );
 }
+
+#[test]
+fn server_api_has_loopback_defaults_and_checks_its_values() {
+    let (dir, env) = home();
+    let file = ConfigFile::load(Some(&write(dir.path(), json!({}))), &env).unwrap();
+    let api = &file.config().server_api;
+    assert_eq!((api.host.as_str(), api.port), ("127.0.0.1", 8090));
+    assert!(api.cors_origins.is_empty());
+    assert_eq!(api.max_body_kb, 4096);
+
+    let path = write(
+        dir.path(),
+        json!({"server_api": {"cors_origins": ["https://ok.example", "ftp://nope"], "max_body_kb": 0}}),
+    );
+    let ConfigError::Invalid { issues, .. } = ConfigFile::load(Some(&path), &env).unwrap_err()
+    else {
+        panic!("expected invalid")
+    };
+    let text: Vec<String> = issues.iter().map(ToString::to_string).collect();
+    assert!(
+        text.iter()
+            .any(|t| t.contains("server_api.cors_origins[1]")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter().any(|t| t.contains("server_api.max_body_kb")),
+        "{text:?}"
+    );
+    assert!(
+        !text.iter().any(|t| t.contains("cors_origins[0]")),
+        "{text:?}"
+    );
+}

@@ -24,6 +24,7 @@ pub(crate) struct Inner {
     file: ConfigFile,
     locations: Locations,
     runtime: Arc<Runtime>,
+    api_keys: crate::api_keys::ApiKeys,
     file_trash: OnceCell<llf_core::trash::Trash>,
     #[cfg(feature = "history")]
     history: OnceCell<llf_history::History>,
@@ -46,11 +47,13 @@ impl Llf {
     pub fn new(file: ConfigFile) -> Self {
         let locations = Locations::new(file.config(), file.paths());
         let runtime = Arc::new(Runtime::new(file.config(), file.paths()));
+        let api_keys = crate::api_keys::ApiKeys::new(locations.api_keys());
         Self {
             inner: Arc::new(Inner {
                 file,
                 locations,
                 runtime,
+                api_keys,
                 file_trash: OnceCell::new(),
                 #[cfg(feature = "history")]
                 history: OnceCell::new(),
@@ -99,6 +102,11 @@ impl Llf {
     /// Where every file lives.
     pub fn locations(&self) -> &Locations {
         &self.inner.locations
+    }
+
+    /// The HTTP API's keys.
+    pub fn api_keys(&self) -> &crate::api_keys::ApiKeys {
+        &self.inner.api_keys
     }
 
     /// Local servers, model clients, queues and performance records.

@@ -38,6 +38,17 @@ pub enum Error {
     #[cfg(feature = "templates")]
     #[error(transparent)]
     Templates(#[from] llf_templates::TemplateError),
+    /// A chat-completion or embeddings request that is wrong (the caller's mistake).
+    #[error(transparent)]
+    BadRequest(#[from] crate::completion::BadRequest),
+    /// No model of this name (see [`crate::Llf::model_entries`]).
+    #[error(
+        "the model `{0}` does not exist; list the models with GET /v1/models or `llf server list`"
+    )]
+    ModelNotFound(String),
+    /// An API key store problem.
+    #[error(transparent)]
+    ApiKeys(#[from] crate::api_keys::ApiKeyError),
     /// The turn was cancelled before it ended.
     #[error("the turn was cancelled")]
     Cancelled,

@@ -42,10 +42,14 @@
 //! - Every file location comes from [`Locations`]: frontends and embedders share the files.
 #![doc(test(attr(deny(warnings))))]
 
+pub mod api_keys;
 mod app;
 pub mod chat;
+pub mod completion;
 #[cfg(feature = "rag")]
 mod datastores;
+#[cfg(feature = "rag")]
+pub mod embeddings;
 mod error;
 mod locations;
 mod models;

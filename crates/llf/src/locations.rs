@@ -61,6 +61,11 @@ impl Locations {
         self.paths.logs.join("audit.jsonl")
     }
 
+    /// The HTTP API's keys (hashes only).
+    pub fn api_keys(&self) -> PathBuf {
+        self.paths.state.join("api_keys.json")
+    }
+
     /// Remembered "always" tool approvals.
     pub fn tool_approvals(&self) -> PathBuf {
         self.paths.state.join("tool_approvals.json")

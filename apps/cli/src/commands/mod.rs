@@ -11,6 +11,7 @@ pub(crate) mod history_chat;
 pub(crate) mod memory;
 pub(crate) mod model;
 pub(crate) mod performance;
+pub(crate) mod serve;
 pub(crate) mod server;
 pub(crate) mod template;
 pub(crate) mod tool;

@@ -16,6 +16,7 @@ mod repl_terminal;
 mod robustness;
 mod saved_chat;
 mod secrets;
+mod serve;
 mod template;
 mod tool;
 mod trash;

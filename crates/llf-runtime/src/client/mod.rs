@@ -63,6 +63,9 @@ pub struct ChatRequest {
     pub params: InferenceParams,
     /// Tools offered to the model.
     pub tools: Vec<ToolSpec>,
+    /// Which of them the model must or may call (OpenAI's `tool_choice`: `"auto"`, `"none"`,
+    /// `"required"` or `{"type": "function", "function": {"name": …}}`), sent as given.
+    pub tool_choice: Option<serde_json::Value>,
     /// A `response_format` (e.g. a JSON schema the answer must follow).
     pub response_format: Option<serde_json::Value>,
     /// Time already spent building the prompt, recorded in the profile.
@@ -273,6 +276,7 @@ impl ChatClient {
             &r.messages,
             &r.params,
             &r.tools,
+            r.tool_choice.clone(),
             r.response_format.clone(),
             stream,
         )

@@ -30,6 +30,8 @@ pub(crate) struct Request {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) tools: Vec<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) tool_choice: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) response_format: Option<Value>,
 }
 
@@ -39,6 +41,7 @@ impl Request {
         messages: &[ChatMessage],
         params: &InferenceParams,
         tools: &[ToolSpec],
+        tool_choice: Option<Value>,
         response_format: Option<Value>,
         stream: bool,
     ) -> Self {
@@ -61,6 +64,7 @@ impl Request {
                         "name": t.name, "description": t.description, "parameters": t.parameters}})
                 })
                 .collect(),
+            tool_choice,
             response_format,
         }
     }
