@@ -36,6 +36,8 @@ pub struct Config {
     pub trash: TrashSettings,
     /// Model downloads.
     pub models: ModelSettings,
+    /// Usage analytics: recording and the price table.
+    pub analytics: AnalyticsSettings,
     /// Models directory (GGUF files). Unset: the platform default.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model_dir: Option<PathBuf>,
@@ -77,6 +79,7 @@ impl Default for Config {
             multi_model: MultiModelSettings::default(),
             trash: TrashSettings::default(),
             models: ModelSettings::default(),
+            analytics: AnalyticsSettings::default(),
             model_dir: None,
             data_stores_dir: None,
             memory_dir: None,
@@ -628,6 +631,36 @@ impl Default for TrashSettings {
     fn default() -> Self {
         Self { retention_days: 30 }
     }
+}
+
+/// `analytics`: one usage event per model request, and what requests cost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AnalyticsSettings {
+    /// Record usage events.
+    pub enabled: bool,
+    /// Prices per model name (as the endpoint reports it); models not listed cost 0, as local
+    /// models do.
+    pub prices: std::collections::BTreeMap<String, ModelPrice>,
+}
+
+impl Default for AnalyticsSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            prices: Default::default(),
+        }
+    }
+}
+
+/// The price of a model's tokens, per million.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ModelPrice {
+    /// Price of a million prompt tokens.
+    pub prompt_per_million: f64,
+    /// Price of a million completion tokens.
+    pub completion_per_million: f64,
 }
 
 /// `models`: where models are downloaded from.

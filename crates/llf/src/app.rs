@@ -31,6 +31,10 @@ pub(crate) struct Inner {
     memory: OnceCell<llf_memory::MemoryStore>,
     #[cfg(feature = "rag")]
     pub(crate) embedder: OnceCell<llf_rag::embed::Embedder>,
+    #[cfg(feature = "plugins")]
+    pub(crate) plugins: OnceCell<crate::plugin_host::Running>,
+    #[cfg(feature = "analytics")]
+    pub(crate) analytics: OnceCell<llf_analytics::Analytics>,
 }
 
 impl std::fmt::Debug for Llf {
@@ -58,6 +62,10 @@ impl Llf {
                 memory: OnceCell::new(),
                 #[cfg(feature = "rag")]
                 embedder: OnceCell::new(),
+                #[cfg(feature = "plugins")]
+                plugins: OnceCell::new(),
+                #[cfg(feature = "analytics")]
+                analytics: OnceCell::new(),
             }),
         }
     }
@@ -76,7 +84,10 @@ impl Llf {
         Ok(Self::new(ConfigFile::load_with(path, &env, unlock)?))
     }
 
-    #[cfg_attr(not(feature = "rag"), allow(dead_code))] // the handles beyond these fields
+    #[cfg_attr(
+        not(any(feature = "rag", feature = "plugins", feature = "analytics")),
+        allow(dead_code)
+    )] // the handles beyond these fields
     pub(crate) fn inner(&self) -> &Inner {
         &self.inner
     }

@@ -49,13 +49,19 @@ mod datastores;
 mod error;
 mod locations;
 mod models;
+#[cfg(feature = "plugins")]
+mod plugin_host;
 #[cfg(feature = "tools")]
 mod tooling;
 mod trash;
+#[cfg(feature = "analytics")]
+mod usage;
 
 pub use app::Llf;
 pub use error::{Error, Result};
 pub use locations::Locations;
+#[cfg(feature = "plugins")]
+pub use plugin_host::PluginProbe;
 pub use trash::{EmptyReport, Restored, Trash, TrashListing};
 
 /// Shared vocabulary: chat messages, the trash, the hook traits (`llf-core`).
@@ -86,6 +92,14 @@ pub use llf_history as history;
 /// Export and import of conversations (`llf-export`).
 #[cfg(feature = "export")]
 pub use llf_export as export;
+
+/// Plugins: the hook trait, the host, external plugins (`llf-plugins`).
+#[cfg(feature = "plugins")]
+pub use llf_plugins as plugins;
+
+/// Usage analytics: events, reports (`llf-analytics`).
+#[cfg(feature = "analytics")]
+pub use llf_analytics as analytics;
 
 /// Prompt templates (`llf-templates`).
 #[cfg(feature = "templates")]

@@ -11,6 +11,7 @@ mod import_and_damage;
 mod memory;
 mod misc;
 mod model;
+mod plugin;
 mod robustness;
 mod saved_chat;
 mod secrets;
