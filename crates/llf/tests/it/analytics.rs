@@ -50,7 +50,7 @@ fn nearest_rank(mut v: Vec<f64>, p: f64) -> f64 {
 async fn every_model_request_of_a_mixed_session_is_recorded_and_reported() {
     let fake = FakeServer::scripted(vec![
         Reply::stream_text(&["One", "."]),
-        Reply::tool_calls(&[("c1", "flaky", r#"{"x": "odd"}"#), ("c2", "flaky", "{}")]),
+        Reply::stream_tool_calls(&[("c1", "flaky", r#"{"x": "odd"}"#), ("c2", "flaky", "{}")]),
         Reply::stream_text(&["Two", "."]),
         Reply::error(500, "boom"),
         Reply::stream_text(&["Three", "."]),

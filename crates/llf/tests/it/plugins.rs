@@ -145,7 +145,7 @@ impl ToolExecutor for Tools {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_tool_guard_answers_a_blocked_call_without_running_the_tool() {
     let fake = FakeServer::scripted(vec![
-        Reply::tool_calls(&[
+        Reply::stream_tool_calls(&[
             ("c1", "web_fetch", r#"{"url": "http://example.com"}"#),
             ("c2", "calculator", r#"{"expression": "1+1"}"#),
         ]),
