@@ -32,7 +32,8 @@
 //!
 //! The crates LLF is made of are re-exported by module, each behind the cargo feature of the
 //! same name (all on by default): [`memory`], [`rag`], [`tools`], [`history`], [`export`],
-//! [`templates`]; [`config`], [`runtime`] and [`core`] are always there.
+//! [`templates`], [`plugins`], [`analytics`]; [`config`], [`runtime`] and [`core`] are always
+//! there.
 //!
 //! Invariants a program can rely on:
 //! - Everything a turn adds to a saved conversation (the user's message, tool calls, each tool
@@ -40,6 +41,8 @@
 //!   moves on; a killed process loses at most the last fraction of a second of an answer.
 //! - Dropping a [`chat::TurnStream`] cancels the turn and keeps what arrived.
 //! - Every file location comes from [`Locations`]: frontends and embedders share the files.
+//! - A plugin that fails, panics or runs out of time is skipped for that call (logged and
+//!   counted), unless it is required; the turn goes on.
 #![doc(test(attr(deny(warnings))))]
 
 mod app;
