@@ -16,7 +16,7 @@ use crate::host::{Flow, PluginHost};
 /// which the turn checks after each round of calls.
 pub struct PluginTools {
     inner: Arc<dyn ToolExecutor>,
-    host: PluginHost,
+    host: std::sync::RwLock<PluginHost>,
     stop: Mutex<Option<PluginError>>,
 }
 
@@ -25,9 +25,18 @@ impl PluginTools {
     pub fn new(inner: Arc<dyn ToolExecutor>, host: PluginHost) -> Self {
         Self {
             inner,
-            host,
+            host: std::sync::RwLock::new(host),
             stop: Mutex::new(None),
         }
+    }
+
+    /// Runs the calls from now on through `host` (after the plugins were reloaded).
+    pub fn set_host(&self, host: PluginHost) {
+        *self.host.write().unwrap_or_else(|p| p.into_inner()) = host;
+    }
+
+    fn host(&self) -> PluginHost {
+        self.host.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// The error that stopped a call since the last time this was asked, if any.
@@ -51,7 +60,8 @@ impl ToolExecutor for PluginTools {
 
     async fn execute(&self, call: &ToolInvocation) -> ToolOutcome {
         let started = Instant::now();
-        let outcome = match self.host.pre_tool_execution(call.clone()).await {
+        let host = self.host();
+        let outcome = match host.pre_tool_execution(call.clone()).await {
             Ok(Flow::Go(call)) => self.inner.execute(&call).await,
             Ok(Flow::Skip { value, .. }) => ToolOutcome {
                 call_id: call.call_id.clone(),
@@ -63,7 +73,7 @@ impl ToolExecutor for PluginTools {
             },
             Err(e) => return self.stopped(call, e, started),
         };
-        match self.host.post_tool_execution(outcome).await {
+        match host.post_tool_execution(outcome).await {
             Ok(outcome) => outcome,
             Err(e) => self.stopped(call, e, started),
         }

@@ -92,6 +92,18 @@ impl Llf {
         &self.inner
     }
 
+    /// A handle that does not keep the context alive (for background tasks that end with it).
+    #[cfg(feature = "plugins")]
+    pub(crate) fn downgrade(&self) -> std::sync::Weak<Inner> {
+        Arc::downgrade(&self.inner)
+    }
+
+    /// The context of a handle from [`Llf::downgrade`], while it is alive.
+    #[cfg(feature = "plugins")]
+    pub(crate) fn upgrade(weak: &std::sync::Weak<Inner>) -> Option<Self> {
+        weak.upgrade().map(|inner| Self { inner })
+    }
+
     /// The configuration file (path, warnings, redacted view).
     pub fn config_file(&self) -> &ConfigFile {
         &self.inner.file

@@ -21,10 +21,29 @@ pub(crate) struct Hooks {
     /// The chat's tool executor, when tool calls go through the plugins.
     #[cfg(feature = "plugins")]
     pub(crate) tools: Option<std::sync::Arc<llf_plugins::PluginTools>>,
+    /// The program's own plugins for this chat.
+    #[cfg(feature = "plugins")]
+    pub(crate) own: llf_plugins::PluginHost,
+    /// Whether the installed plugins run too.
+    #[cfg(feature = "plugins")]
+    pub(crate) installed: bool,
 }
 
 #[cfg(feature = "plugins")]
 impl Hooks {
+    /// The installed plugins as they are now (they may have been reloaded since the last turn)
+    /// with the chat's own.
+    pub(crate) async fn refresh(&mut self, llf: &crate::Llf) -> Result<()> {
+        if !self.installed {
+            return Ok(());
+        }
+        self.host = llf.plugins().await?.merged(&self.own);
+        if let Some(t) = &self.tools {
+            t.set_host(self.host.clone());
+        }
+        Ok(())
+    }
+
     pub(crate) async fn pre_request(&self, messages: Vec<ChatMessage>) -> Result<Prompt> {
         if self.host.is_empty() {
             return Ok(Prompt::Send(messages));
@@ -69,6 +88,10 @@ impl Hooks {
 
 #[cfg(not(feature = "plugins"))]
 impl Hooks {
+    pub(crate) async fn refresh(&mut self, _: &crate::Llf) -> Result<()> {
+        Ok(())
+    }
+
     pub(crate) async fn pre_request(&self, messages: Vec<ChatMessage>) -> Result<Prompt> {
         Ok(Prompt::Send(messages))
     }

@@ -295,17 +295,13 @@ impl ChatOptions {
                 llf_plugins::PluginHost::new()
             };
             hooks.host = installed.merged(&self.plugins);
-            let tool_hooks = hooks.host.wants(llf_plugins::Hook::PreToolExecution)
-                || hooks.host.wants(llf_plugins::Hook::PostToolExecution);
+            hooks.own = self.plugins.clone();
+            hooks.installed = self.installed_plugins;
+            // Always wrapped: plugins reloaded later may bring tool hooks.
             if let Some(inner) = executor.take() {
-                executor = Some(if tool_hooks {
-                    let wrapped =
-                        Arc::new(llf_plugins::PluginTools::new(inner, hooks.host.clone()));
-                    hooks.tools = Some(wrapped.clone());
-                    wrapped
-                } else {
-                    inner
-                });
+                let wrapped = Arc::new(llf_plugins::PluginTools::new(inner, hooks.host.clone()));
+                hooks.tools = Some(wrapped.clone());
+                executor = Some(wrapped);
             }
         }
 

@@ -64,7 +64,14 @@ pub(crate) async fn run(
         round_started: std::time::Instant::now(),
     };
     let before = state.messages.clone();
-    let result = turn.execute(llf, state, input).await;
+    // Plugins reloaded since the last turn take effect now.
+    let result = match state.hooks.refresh(llf).await {
+        Ok(()) => {
+            turn.hooks = state.hooks.clone();
+            turn.execute(llf, state, input).await
+        }
+        Err(e) => Err(Stop::Failed(e)),
+    };
     let end = match result {
         Ok(summary) => {
             state.messages.append(&mut turn.new_messages);

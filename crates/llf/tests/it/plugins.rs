@@ -532,3 +532,65 @@ async fn plugins_run_on_a_real_turn_with_the_real_model() {
         summary.answer
     );
 }
+
+/// Waits until the installed plugins (as reloaded by the watcher) satisfy `ok`.
+async fn until_reloaded(home: &Home, ok: impl Fn(&[String]) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let names = home.llf.plugins().await.unwrap().names();
+        if ok(&names) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "not reloaded: {names:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn editing_the_plugin_directory_takes_effect_in_an_open_chat() {
+    let fake = FakeServer::scripted(vec![
+        Reply::stream_text(&["a"]),
+        Reply::stream_text(&["b"]),
+        Reply::stream_text(&["c"]),
+    ])
+    .await;
+    let home = remote_home(&fake);
+    let redactor = home.llf.install_plugin(&shipped("redactor")).unwrap();
+    let chat = home.llf.chat(ChatOptions::new()).await.unwrap();
+    chat.send("to jane@example.com").finish().await.unwrap();
+    assert_eq!(sent_user_text(&fake, 0), "to [email]");
+
+    // An edit of plugin.json (a new placeholder): the plugin restarts with it.
+    let path = redactor.dir.join("plugin.json");
+    let edited = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("\"[email]\"", "\"<hidden address>\"");
+    std::fs::write(&path, edited).unwrap();
+    let first = home.llf.plugins().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    // The same names, but a new host once the reload ran: wait for the new placeholder.
+    loop {
+        let host = home.llf.plugins().await.unwrap();
+        let flow = host
+            .pre_request(vec![ChatMessage::user("x@example.com")])
+            .await
+            .unwrap();
+        if let llf::plugins::Flow::Go(m) = flow
+            && m[0].content == "<hidden address>"
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the edit was not picked up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(first);
+    chat.send("to jane@example.com").finish().await.unwrap();
+    assert_eq!(sent_user_text(&fake, 1), "to <hidden address>");
+
+    // Disabled: the open chat's next turn goes out as written.
+    home.llf.enable_plugin("redactor", false).unwrap();
+    until_reloaded(&home, |names| names.is_empty()).await;
+    chat.send("to jane@example.com").finish().await.unwrap();
+    assert_eq!(sent_user_text(&fake, 2), "to jane@example.com");
+    home.llf.shutdown_plugins().await;
+}
