@@ -45,6 +45,39 @@ pub struct ToolUse {
     pub duration: Duration,
 }
 
+/// The header of [`UsageEvent::csv_row`].
+pub const CSV_HEADER: &str = "time,conversation,model,endpoint,prompt_tokens,completion_tokens,ttft_ms,total_ms,tokens_per_second,tool_calls,tool_failures,error,cost";
+
+impl UsageEvent {
+    /// The event as one CSV line (RFC 4180 quoting), under [`CSV_HEADER`].
+    pub fn csv_row(&self) -> String {
+        let quote = |s: &str| {
+            if s.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", s.replace('"', "\"\""))
+            } else {
+                s.to_owned()
+            }
+        };
+        let ms = |d: Duration| format!("{:.3}", d.as_secs_f64() * 1000.0);
+        [
+            self.at.to_rfc3339(),
+            quote(self.conversation.as_deref().unwrap_or_default()),
+            quote(&self.model),
+            quote(&self.endpoint),
+            self.prompt_tokens.to_string(),
+            self.completion_tokens.to_string(),
+            self.time_to_first_token.map(ms).unwrap_or_default(),
+            ms(self.total),
+            format!("{:.3}", self.tokens_per_second),
+            self.tools.len().to_string(),
+            self.tools.iter().filter(|t| !t.success).count().to_string(),
+            quote(self.error.as_deref().unwrap_or_default()),
+            format!("{}", self.cost),
+        ]
+        .join(",")
+    }
+}
+
 /// The cost of a request at per-million-token prices.
 pub fn cost(
     prompt_tokens: u64,

@@ -9,7 +9,7 @@ mod report;
 mod store;
 
 pub use error::{AnalyticsError, Result};
-pub use event::{ToolUse, UsageEvent, cost};
+pub use event::{CSV_HEADER, ToolUse, UsageEvent, cost};
 pub use report::{
     DayReport, Latency, ModelReport, Percentiles, Report, ToolReport, Totals, percentile,
 };

@@ -27,6 +27,23 @@ impl Llf {
         Ok(self.analytics().await?.report(filter).await?)
     }
 
+    /// The recorded events `filter` selects, oldest first (none when nothing was recorded).
+    pub async fn usage_events(&self, filter: &Filter) -> Result<Vec<UsageEvent>> {
+        if self.inner().analytics.get().is_none() && !self.locations().analytics_db().exists() {
+            return Ok(Vec::new());
+        }
+        Ok(self.analytics().await?.events(filter).await?)
+    }
+
+    /// Deletes the usage events older than `days` days; returns how many.
+    pub async fn purge_usage(&self, days: u32) -> Result<u64> {
+        if self.inner().analytics.get().is_none() && !self.locations().analytics_db().exists() {
+            return Ok(0);
+        }
+        let before = chrono::Utc::now() - chrono::Duration::days(i64::from(days));
+        Ok(self.analytics().await?.purge_before(before).await?)
+    }
+
     /// What `prompt` and `completion` tokens of `model` cost (`analytics.prices`; 0 when the
     /// model has no price, as local models do).
     pub fn usage_cost(&self, model: &str, prompt: u64, completion: u64) -> f64 {

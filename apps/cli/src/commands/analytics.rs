@@ -22,21 +22,64 @@ pub(crate) enum AnalyticsCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Print the recorded events (one per model request) as CSV or JSON.
+    Export {
+        /// csv or json.
+        #[arg(long, default_value = "csv", value_parser = ["csv", "json"])]
+        format: String,
+        /// Only the last N days.
+        #[arg(long, value_name = "N")]
+        days: Option<u32>,
+        /// Only this model.
+        #[arg(long, value_name = "MODEL")]
+        model: Option<String>,
+    },
+    /// Delete the events older than N days.
+    Purge {
+        /// Keep this many days.
+        #[arg(long, value_name = "N")]
+        older_than_days: u32,
+    },
+}
+
+fn filter(days: Option<u32>, model: Option<String>) -> Filter {
+    Filter {
+        since: days.map(|d| chrono::Utc::now() - chrono::Duration::days(i64::from(d))),
+        model,
+    }
 }
 
 pub(crate) async fn run(ctx: &Context, cmd: AnalyticsCmd) -> anyhow::Result<()> {
     let llf = ctx.llf()?;
     match cmd {
         AnalyticsCmd::Report { days, model, json } => {
-            let filter = Filter {
-                since: days.map(|d| chrono::Utc::now() - chrono::Duration::days(i64::from(d))),
-                model,
-            };
-            let report = llf.analytics_report(&filter).await?;
+            let report = llf.analytics_report(&filter(days, model)).await?;
             if json {
                 return output::json(&serde_json::to_value(&report)?);
             }
             render(&report)
+        }
+        AnalyticsCmd::Export {
+            format,
+            days,
+            model,
+        } => {
+            let events = llf.usage_events(&filter(days, model)).await?;
+            if format == "json" {
+                return output::json(&serde_json::to_value(&events)?);
+            }
+            output::line(llf::analytics::CSV_HEADER)?;
+            for e in &events {
+                output::line(e.csv_row())?;
+            }
+            Ok(())
+        }
+        AnalyticsCmd::Purge { older_than_days } => {
+            let n = llf.purge_usage(older_than_days).await?;
+            output::line(format!(
+                "Deleted {n} usage events older than {older_than_days} days"
+            ))?;
+            Ok(())
         }
     }
 }

@@ -184,6 +184,41 @@ fn analytics_report_counts_a_mixed_session() {
     assert!(text.starts_with("3 requests, 1 failed (33.3 %)"), "{text}");
     let out = sb
         .llf()
+        .args(["analytics", "export"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let csv = stdout_of(&out);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 4, "{csv}");
+    assert!(lines[0].starts_with("time,conversation,model"), "{csv}");
+    assert!(
+        lines[3].contains(",fake-model,") && lines[3].contains("500"),
+        "{csv}"
+    );
+    let out = sb
+        .llf()
+        .args(["analytics", "export", "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let events: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(events.as_array().unwrap().len(), 3);
+    let out = sb
+        .llf()
+        .args(["analytics", "purge", "--older-than-days", "0"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(
+        stdout_of(&out),
+        "Deleted 3 usage events older than 0 days\n"
+    );
+    let out = sb
+        .llf()
         .args(["analytics", "report", "--model", "other"])
         .assert()
         .success()
