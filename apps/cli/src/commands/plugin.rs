@@ -41,6 +41,9 @@ pub(crate) enum PluginCmd {
         /// The plugin's name.
         name: String,
     },
+    /// Start the enabled plugins as a chat would and say which started. (Running chats pick up
+    /// changes to the plugins directory by themselves.)
+    Reload,
     /// Remove a plugin (to the trash: `llf trash restore ID` brings it back).
     Remove {
         /// The plugin's name.
@@ -166,6 +169,20 @@ pub(crate) async fn run(ctx: &Context, cmd: PluginCmd) -> anyhow::Result<()> {
         PluginCmd::Disable { name } => {
             let p = llf.enable_plugin(&name, false)?;
             output::line(format!("Disabled plugin {}", p.manifest.name))?;
+        }
+        PluginCmd::Reload => {
+            let running = llf.plugins().await?.names();
+            for p in llf.plugin_listing()?.plugins {
+                let name = &p.manifest.name;
+                let state = if !p.manifest.enabled {
+                    "disabled"
+                } else if running.contains(name) {
+                    "started"
+                } else {
+                    "did not start (see the log, -v)"
+                };
+                output::line(format!("{name}: {state}"))?;
+            }
         }
         PluginCmd::Remove { name } => {
             let item = llf.remove_plugin(&name).await?;

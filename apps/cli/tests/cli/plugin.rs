@@ -103,6 +103,11 @@ fn plugins_install_list_info_disable_enable_and_remove_and_a_chat_runs_them() {
         .args(["plugin", "enable", "redactor"])
         .assert()
         .success();
+    sb.llf()
+        .args(["plugin", "reload"])
+        .assert()
+        .success()
+        .stdout("redactor: started\n");
     let out = sb
         .llf()
         .args(["plugin", "remove", "redactor"])
