@@ -29,6 +29,9 @@ cargo test --workspace --locked --no-fail-fast
 step "examples/embed-chat against the real model (the llf facade end to end)"
 cargo run --quiet --locked -p example-embed-chat
 
+step "examples/plugin-basics against the real model (Python-era plugins in the sandbox)"
+cargo run --quiet --locked -p example-plugin-basics
+
 step "cargo deny (bans, licenses, sources)"
 cargo fetch --locked --quiet
 cargo deny --offline check bans licenses sources

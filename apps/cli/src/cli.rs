@@ -65,6 +65,12 @@ pub(crate) enum Command {
     /// Tools the model can call: list, inspect, enable, run and test them.
     #[command(subcommand)]
     Tool(crate::commands::tool::ToolCmd),
+    /// Usage analytics: `llf analytics report [--days N] [--model M] [--json]`.
+    #[command(subcommand)]
+    Analytics(crate::commands::analytics::AnalyticsCmd),
+    /// Plugins that run around each chat turn: list, inspect, install, enable, disable, remove.
+    #[command(subcommand)]
+    Plugin(crate::commands::plugin::PluginCmd),
     /// The tool audit log: recent events (`llf audit -n 50 --type tool_execution`) and `llf audit verify`.
     Audit(crate::commands::audit::AuditArgs),
     /// Developer helpers, e.g. `llf dev create-tool NAME` to scaffold a new tool.

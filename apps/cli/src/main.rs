@@ -113,7 +113,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         env,
         llf: config.map(Llf::new),
     };
-    match cli.command {
+    let result = match cli.command {
         Command::Config(cmd) => commands::config::run(&ctx, cmd).await,
         Command::Trash(cmd) => commands::trash::run(&ctx, cmd).await,
         Command::Conversation(cmd) => commands::conversation::run(&ctx, cmd).await,
@@ -129,7 +129,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Model(cmd) => commands::model::run(&ctx, cmd).await,
         Command::Performance(cmd) => commands::performance::run(&ctx, cmd).await,
         Command::Completions { shell } => commands::completions::run(shell),
+        Command::Plugin(cmd) => commands::plugin::run(&ctx, cmd).await,
+        Command::Analytics(cmd) => commands::analytics::run(&ctx, cmd).await,
+    };
+    // Plugins started by a chat get their `on_shutdown` and end with the program.
+    if let Ok(llf) = &ctx.llf {
+        llf.shutdown_plugins().await;
     }
+    result
 }
 
 /// Where files would go with a default configuration (when the real one cannot be loaded).

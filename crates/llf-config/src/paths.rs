@@ -24,6 +24,9 @@ pub struct Paths {
     pub tools: PathBuf,
     /// Prompt templates.
     pub templates: PathBuf,
+    /// Plugins, one directory each (`plugins/` under the data directory, as the Python
+    /// version's `~/.llf/plugins`).
+    pub plugins: PathBuf,
     /// Caches.
     pub cache: PathBuf,
     /// Logs (debug logs, server logs).
@@ -82,6 +85,7 @@ impl Paths {
             memory: pick(&config.memory_dir, b.data.join("memory")),
             tools: pick(&config.tools_dir, b.data.join("tools")),
             templates: pick(&config.templates_dir, b.data.join("templates")),
+            plugins: b.data.join("plugins"),
             cache: pick(&config.cache_dir, b.cache.clone()),
             logs: pick(&config.log_dir, b.state.join("logs")),
             trash: pick(&config.trash_dir, b.data.join("trash")),

@@ -39,6 +39,8 @@ pub struct Config {
     pub models: ModelSettings,
     /// The HTTP API of `llf serve`: address, CORS, limits.
     pub server_api: ServerApiSettings,
+    /// Usage analytics: recording and the price table.
+    pub analytics: AnalyticsSettings,
     /// Models directory (GGUF files). Unset: the platform default.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model_dir: Option<PathBuf>,
@@ -81,6 +83,7 @@ impl Default for Config {
             trash: TrashSettings::default(),
             models: ModelSettings::default(),
             server_api: ServerApiSettings::default(),
+            analytics: AnalyticsSettings::default(),
             model_dir: None,
             data_stores_dir: None,
             memory_dir: None,
@@ -632,6 +635,36 @@ impl Default for TrashSettings {
     fn default() -> Self {
         Self { retention_days: 30 }
     }
+}
+
+/// `analytics`: one usage event per model request, and what requests cost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct AnalyticsSettings {
+    /// Record usage events.
+    pub enabled: bool,
+    /// Prices per model name (as the endpoint reports it); models not listed cost 0, as local
+    /// models do.
+    pub prices: std::collections::BTreeMap<String, ModelPrice>,
+}
+
+impl Default for AnalyticsSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            prices: Default::default(),
+        }
+    }
+}
+
+/// The price of a model's tokens, per million.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct ModelPrice {
+    /// Price of a million prompt tokens.
+    pub prompt_per_million: f64,
+    /// Price of a million completion tokens.
+    pub completion_per_million: f64,
 }
 
 /// `models`: where models are downloaded from.

@@ -32,6 +32,10 @@ pub(crate) struct Inner {
     memory: OnceCell<llf_memory::MemoryStore>,
     #[cfg(feature = "rag")]
     pub(crate) embedder: OnceCell<llf_rag::embed::Embedder>,
+    #[cfg(feature = "plugins")]
+    pub(crate) plugins: OnceCell<crate::plugin_host::Running>,
+    #[cfg(feature = "analytics")]
+    pub(crate) analytics: OnceCell<llf_analytics::Analytics>,
 }
 
 impl std::fmt::Debug for Llf {
@@ -61,6 +65,10 @@ impl Llf {
                 memory: OnceCell::new(),
                 #[cfg(feature = "rag")]
                 embedder: OnceCell::new(),
+                #[cfg(feature = "plugins")]
+                plugins: OnceCell::new(),
+                #[cfg(feature = "analytics")]
+                analytics: OnceCell::new(),
             }),
         }
     }
@@ -79,9 +87,24 @@ impl Llf {
         Ok(Self::new(ConfigFile::load_with(path, &env, unlock)?))
     }
 
-    #[cfg_attr(not(feature = "rag"), allow(dead_code))] // the handles beyond these fields
+    #[cfg_attr(
+        not(any(feature = "rag", feature = "plugins", feature = "analytics")),
+        allow(dead_code)
+    )] // the handles beyond these fields
     pub(crate) fn inner(&self) -> &Inner {
         &self.inner
+    }
+
+    /// A handle that does not keep the context alive (for background tasks that end with it).
+    #[cfg(feature = "plugins")]
+    pub(crate) fn downgrade(&self) -> std::sync::Weak<Inner> {
+        Arc::downgrade(&self.inner)
+    }
+
+    /// The context of a handle from [`Llf::downgrade`], while it is alive.
+    #[cfg(feature = "plugins")]
+    pub(crate) fn upgrade(weak: &std::sync::Weak<Inner>) -> Option<Self> {
+        weak.upgrade().map(|inner| Self { inner })
     }
 
     /// The configuration file (path, warnings, redacted view).

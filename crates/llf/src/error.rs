@@ -49,6 +49,14 @@ pub enum Error {
     /// An API key store problem.
     #[error(transparent)]
     ApiKeys(#[from] crate::api_keys::ApiKeyError),
+    /// Plugins: one stopped the turn, a required one failed, or the plugin directory.
+    #[cfg(feature = "plugins")]
+    #[error(transparent)]
+    Plugins(#[from] llf_plugins::PluginError),
+    /// Usage analytics.
+    #[cfg(feature = "analytics")]
+    #[error(transparent)]
+    Analytics(#[from] llf_analytics::AnalyticsError),
     /// The turn was cancelled before it ended.
     #[error("the turn was cancelled")]
     Cancelled,

@@ -32,7 +32,8 @@
 //!
 //! The crates LLF is made of are re-exported by module, each behind the cargo feature of the
 //! same name (all on by default): [`memory`], [`rag`], [`tools`], [`history`], [`export`],
-//! [`templates`]; [`config`], [`runtime`] and [`core`] are always there.
+//! [`templates`], [`plugins`], [`analytics`]; [`config`], [`runtime`] and [`core`] are always
+//! there.
 //!
 //! Invariants a program can rely on:
 //! - Everything a turn adds to a saved conversation (the user's message, tool calls, each tool
@@ -40,6 +41,8 @@
 //!   moves on; a killed process loses at most the last fraction of a second of an answer.
 //! - Dropping a [`chat::TurnStream`] cancels the turn and keeps what arrived.
 //! - Every file location comes from [`Locations`]: frontends and embedders share the files.
+//! - A plugin that fails, panics or runs out of time is skipped for that call (logged and
+//!   counted), unless it is required; the turn goes on.
 #![doc(test(attr(deny(warnings))))]
 
 pub mod api_keys;
@@ -53,13 +56,19 @@ pub mod embeddings;
 mod error;
 mod locations;
 mod models;
+#[cfg(feature = "plugins")]
+mod plugin_host;
 #[cfg(feature = "tools")]
 mod tooling;
 mod trash;
+#[cfg(feature = "analytics")]
+mod usage;
 
 pub use app::Llf;
 pub use error::{Error, Result};
 pub use locations::Locations;
+#[cfg(feature = "plugins")]
+pub use plugin_host::PluginProbe;
 pub use trash::{EmptyReport, Restored, Trash, TrashListing};
 
 /// Shared vocabulary: chat messages, the trash, the hook traits (`llf-core`).
@@ -90,6 +99,14 @@ pub use llf_history as history;
 /// Export and import of conversations (`llf-export`).
 #[cfg(feature = "export")]
 pub use llf_export as export;
+
+/// Plugins: the hook trait, the host, external plugins (`llf-plugins`).
+#[cfg(feature = "plugins")]
+pub use llf_plugins as plugins;
+
+/// Usage analytics: events, reports (`llf-analytics`).
+#[cfg(feature = "analytics")]
+pub use llf_analytics as analytics;
 
 /// Prompt templates (`llf-templates`).
 #[cfg(feature = "templates")]

@@ -37,6 +37,11 @@ impl Locations {
         self.paths.state.join("history.db")
     }
 
+    /// The usage analytics database.
+    pub fn analytics_db(&self) -> PathBuf {
+        self.paths.state.join("analytics.db")
+    }
+
     /// The long-term memory database.
     #[cfg(feature = "memory")]
     pub fn memory_db(&self) -> PathBuf {
@@ -107,6 +112,21 @@ impl Locations {
     /// User tools.
     pub fn tools(&self) -> PathBuf {
         self.paths.tools.clone()
+    }
+
+    /// Installed plugins, one directory each.
+    pub fn plugins(&self) -> PathBuf {
+        self.paths.plugins.clone()
+    }
+
+    /// The home directory of plugin `name`'s process (`HOME`), where it keeps its files.
+    pub fn plugin_home(&self, name: &str) -> PathBuf {
+        self.plugin_homes().join(name)
+    }
+
+    /// The directory of the plugins' home directories.
+    pub fn plugin_homes(&self) -> PathBuf {
+        self.paths.state.join("plugin-homes")
     }
 
     /// Logs (debug logs, server logs).

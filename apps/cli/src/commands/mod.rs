@@ -1,5 +1,6 @@
 //! One module per top-level command.
 
+pub(crate) mod analytics;
 pub(crate) mod audit;
 pub(crate) mod chat;
 pub(crate) mod completions;
@@ -11,6 +12,7 @@ pub(crate) mod history_chat;
 pub(crate) mod memory;
 pub(crate) mod model;
 pub(crate) mod performance;
+pub(crate) mod plugin;
 pub(crate) mod serve;
 pub(crate) mod server;
 pub(crate) mod template;

@@ -12,6 +12,7 @@ mod import_and_damage;
 mod memory;
 mod misc;
 mod model;
+mod plugin;
 mod repl_terminal;
 mod robustness;
 mod saved_chat;

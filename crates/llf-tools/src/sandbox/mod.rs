@@ -369,6 +369,19 @@ impl Sandbox {
         let cmd = self.launcher(&launch, argv, env, work.path());
         Ok((cmd, work))
     }
+
+    /// Gives the directory tree `dir` to the user long-lived processes run as: owned by `nobody`
+    /// when LLF runs as root and the sandbox drops root (a plugin's copied program, its home).
+    /// Returns whether that user can reach `dir` at all (every directory above it searchable by
+    /// others); when not, the process cannot use it.
+    pub async fn hand_over(&self, dir: &Path) -> std::io::Result<bool> {
+        let iso = self.isolation().await;
+        if !(self.settings.enabled && iso.drops_root) {
+            return Ok(true);
+        }
+        chown_tree(dir)?;
+        Ok(reachable_by_others(dir))
+    }
 }
 
 fn classify(

@@ -11,6 +11,7 @@
 #[cfg(feature = "tools")]
 mod approval;
 mod event;
+mod hooks;
 mod options;
 #[cfg(feature = "history")]
 mod record;
@@ -18,6 +19,7 @@ mod record;
 #[path = "record_off.rs"]
 mod record;
 mod turn;
+mod usage;
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -82,6 +84,8 @@ pub(crate) struct ChatState {
     #[cfg(feature = "rag")]
     pub(crate) rag: Option<llf_rag::context::RagContext>,
     pub(crate) warnings: Vec<ChatWarning>,
+    /// The plugins every turn runs through.
+    pub(crate) hooks: hooks::Hooks,
 }
 
 impl Llf {

@@ -37,6 +37,12 @@ pub struct ChatOptions {
     pub(crate) resume: Option<String>,
     pub(crate) params: Option<InferenceParams>,
     pub(crate) stream: bool,
+    /// Whether the installed plugins run.
+    #[cfg(feature = "plugins")]
+    pub(crate) installed_plugins: bool,
+    /// The program's own plugins.
+    #[cfg(feature = "plugins")]
+    pub(crate) plugins: llf_plugins::PluginHost,
 }
 
 impl std::fmt::Debug for ChatOptions {
@@ -68,6 +74,10 @@ impl Default for ChatOptions {
             resume: None,
             params: None,
             stream: true,
+            #[cfg(feature = "plugins")]
+            installed_plugins: true,
+            #[cfg(feature = "plugins")]
+            plugins: llf_plugins::PluginHost::new(),
         }
     }
 }
@@ -152,6 +162,25 @@ impl ChatOptions {
     /// as one token.
     pub fn stream(mut self, on: bool) -> Self {
         self.stream = on;
+        self
+    }
+
+    /// Runs the installed plugins (the default) or not.
+    #[cfg(feature = "plugins")]
+    pub fn installed_plugins(mut self, on: bool) -> Self {
+        self.installed_plugins = on;
+        self
+    }
+
+    /// Adds a plugin of the program's own, run with `settings` (its order among all the
+    /// chat's plugins, whether it is required, its time budget).
+    #[cfg(feature = "plugins")]
+    pub fn plugin(
+        mut self,
+        plugin: Arc<dyn llf_plugins::Plugin>,
+        settings: llf_plugins::PluginSettings,
+    ) -> Self {
+        self.plugins.add(plugin, settings);
         self
     }
 
@@ -254,6 +283,28 @@ impl ChatOptions {
             (true, None) => return Err(crate::Error::FeatureOff("tools")),
         };
 
+        #[allow(unused_mut)] // wrapped only with the `plugins` feature
+        let mut executor = executor;
+        #[allow(unused_mut)] // set only with the `plugins` feature
+        let mut hooks = super::hooks::Hooks::default();
+        #[cfg(feature = "plugins")]
+        {
+            let installed = if self.installed_plugins {
+                llf.plugins().await?
+            } else {
+                llf_plugins::PluginHost::new()
+            };
+            hooks.host = installed.merged(&self.plugins);
+            hooks.own = self.plugins.clone();
+            hooks.installed = self.installed_plugins;
+            // Always wrapped: plugins reloaded later may bring tool hooks.
+            if let Some(inner) = executor.take() {
+                let wrapped = Arc::new(llf_plugins::PluginTools::new(inner, hooks.host.clone()));
+                hooks.tools = Some(wrapped.clone());
+                executor = Some(wrapped);
+            }
+        }
+
         Ok(ChatState {
             target: self.target.clone(),
             route_pending: self.target == Target::Default && self.resume.is_none(),
@@ -274,6 +325,7 @@ impl ChatOptions {
             #[cfg(feature = "rag")]
             rag,
             warnings,
+            hooks,
         })
     }
 }

@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::ChatState;
 use super::event::{SavedMessage, TurnEvent, TurnSummary};
+use super::hooks::{Hooks, Prompt};
 use super::record::{AnswerRow, Recorder};
 use crate::{Error, Llf, Result};
 
@@ -59,15 +60,44 @@ pub(crate) async fn run(
         user: None,
         answered: false,
         leaf_before: None,
+        hooks: state.hooks.clone(),
+        round_started: std::time::Instant::now(),
     };
     let before = state.messages.clone();
-    let result = turn.execute(llf, state, input).await;
+    // Plugins reloaded since the last turn take effect now.
+    let result = match state.hooks.refresh(llf).await {
+        Ok(()) => {
+            turn.hooks = state.hooks.clone();
+            turn.execute(llf, state, input).await
+        }
+        Err(e) => Err(Stop::Failed(e)),
+    };
     let end = match result {
         Ok(summary) => {
             state.messages.append(&mut turn.new_messages);
             TurnEvent::Done(Box::new(summary))
         }
         Err(stop) => {
+            if let Stop::Failed(error) = &stop {
+                turn.hooks.on_error(error).await;
+                // A failed request is a usage event too (the model rounds that finished were
+                // recorded as they ended).
+                let conversation = state
+                    .recorder
+                    .as_ref()
+                    .and_then(|r| r.conversation().map(str::to_owned));
+                let elapsed = turn.round_started.elapsed();
+                super::usage::record(
+                    llf,
+                    state.conn.as_ref(),
+                    conversation,
+                    None,
+                    &[],
+                    Some(error),
+                    elapsed,
+                )
+                .await;
+            }
             turn.keep(state, before).await;
             let partial = std::mem::take(&mut turn.partial);
             match stop {
@@ -130,6 +160,10 @@ struct Turn {
     answered: bool,
     /// Where the saved conversation stood when the turn began.
     leaf_before: Option<i64>,
+    /// The chat's plugins.
+    hooks: Hooks,
+    /// When the current model request began.
+    round_started: std::time::Instant,
 }
 
 impl Turn {
@@ -207,9 +241,22 @@ impl Turn {
             self.user = Some((text.clone(), id));
             self.new_messages.push(ChatMessage::user(text.clone()));
         }
+        self.hooks
+            .on_message(&ChatMessage::user(text.clone()))
+            .await?;
         if self.cancelled() {
             return Err(Stop::Cancelled);
         }
+        // Plugins see (and may rewrite) exactly what the model would receive; the history keeps
+        // what the user wrote.
+        let prompt = match self.hooks.pre_request(built.messages.clone()).await? {
+            Prompt::Send(messages) => messages,
+            Prompt::Answered(text) => {
+                return self
+                    .answered_by_plugin(state, &conn, text, built.elapsed)
+                    .await;
+            }
+        };
 
         let client = conn.client.clone();
         let mut tools: Option<ToolTurn> = state.executor.clone().map(|executor| {
@@ -221,7 +268,7 @@ impl Turn {
             ToolLoop::new(client.clone(), executor, state.params.clone(), mode)
                 .max_rounds(state.tool_rounds)
                 .stream(state.stream)
-                .start(built.messages.clone())
+                .start(prompt.clone())
         });
         #[cfg(feature = "tools")]
         let _approvals = state
@@ -232,12 +279,13 @@ impl Turn {
         let mut rounds = 0;
         loop {
             rounds += 1;
+            self.round_started = std::time::Instant::now();
             let stream = match tools.as_mut() {
                 Some(t) => t.request().await?,
                 None => {
                     let request = ChatRequest {
                         prompt_build: built.elapsed,
-                        ..ChatRequest::new(built.messages.clone()).params(state.params.clone())
+                        ..ChatRequest::new(prompt.clone()).params(state.params.clone())
                     };
                     if state.stream {
                         client.stream(request).await?
@@ -252,8 +300,14 @@ impl Turn {
                 None => Step::Answer(completion),
             };
             match step {
-                Step::Answer(completion) => {
+                Step::Answer(mut completion) => {
+                    self.usage(llf, state, &conn, &completion, &[]).await;
+                    completion.content = self
+                        .hooks
+                        .post_request(std::mem::take(&mut completion.content))
+                        .await?;
                     let message = ChatMessage::assistant(completion.content.clone());
+                    self.hooks.on_message(&message).await?;
                     let answer_id = self
                         .seal(state.recorder.as_ref(), row, &completion, &message)
                         .await?;
@@ -273,6 +327,7 @@ impl Turn {
                     });
                 }
                 Step::Repeated(completion) => {
+                    self.usage(llf, state, &conn, &completion, &[]).await;
                     // Text streamed before the repeated calls stays, without the calls.
                     if row.is_some() {
                         let message = ChatMessage::assistant(completion.content.clone());
@@ -292,12 +347,77 @@ impl Turn {
                     self.new_messages.push(message);
                     self.partial.clear();
                     if let Some(t) = tools.as_mut() {
-                        let run = self.run_tools(state.recorder.as_ref(), t, calls).await;
-                        outcomes.extend(run?);
+                        let run = self.run_tools(state.recorder.as_ref(), t, calls).await?;
+                        self.usage(llf, state, &conn, &completion, &run).await;
+                        outcomes.extend(run);
+                    }
+                    if let Some(error) = self.hooks.tool_stop() {
+                        return Err(error.into());
                     }
                 }
             }
         }
+    }
+
+    /// Records the usage of one finished model request.
+    async fn usage(
+        &self,
+        llf: &Llf,
+        state: &ChatState,
+        conn: &Connection,
+        completion: &Completion,
+        tools: &[ToolOutcome],
+    ) {
+        let conversation = state
+            .recorder
+            .as_ref()
+            .and_then(|r| r.conversation().map(str::to_owned));
+        let elapsed = self.round_started.elapsed();
+        super::usage::record(
+            llf,
+            Some(conn),
+            conversation,
+            Some(completion),
+            tools,
+            None,
+            elapsed,
+        )
+        .await;
+    }
+
+    /// Ends the turn with a plugin's answer, without calling the model.
+    async fn answered_by_plugin(
+        &mut self,
+        state: &mut ChatState,
+        conn: &Connection,
+        text: String,
+        prompt_build: Duration,
+    ) -> Result<TurnSummary, Stop> {
+        let completion = Completion {
+            model: conn.client.model().to_owned(),
+            content: text.clone(),
+            finish_reason: Some("stop".into()),
+            ..Completion::default()
+        };
+        self.emit(TurnEvent::Token(text.clone())).await?;
+        let message = ChatMessage::assistant(text.clone());
+        let answer_id = self
+            .seal(state.recorder.as_ref(), None, &completion, &message)
+            .await?;
+        self.hooks.on_message(&message).await?;
+        self.new_messages.push(message);
+        Ok(TurnSummary {
+            answer: text,
+            completion,
+            tool_outcomes: Vec::new(),
+            rounds: 0,
+            prompt_build,
+            conversation: state
+                .recorder
+                .as_ref()
+                .and_then(|r| r.conversation().map(str::to_owned)),
+            answer_id,
+        })
     }
 
     /// The user's text, and whether it is a new message to save; for a retry or an edit, moves
@@ -371,6 +491,14 @@ impl Turn {
             };
             match event {
                 Some(ChatEvent::Token(t)) => {
+                    let t = if self.hooks.rewrites_tokens() {
+                        match self.hooks.on_token(t).await {
+                            Ok(t) => t,
+                            Err(e) => break Err(e.into()),
+                        }
+                    } else {
+                        t
+                    };
                     self.partial.push_str(&t);
                     self.answered = true;
                     if let Err(stop) = self.emit(TurnEvent::Token(t)).await {
@@ -397,7 +525,13 @@ impl Turn {
                         }
                     }
                 }
-                Some(ChatEvent::Done(c)) => break Ok(c),
+                Some(ChatEvent::Done(mut c)) => {
+                    // Tokens rewritten by plugins make the answer: what was shown is what is saved.
+                    if self.hooks.rewrites_tokens() {
+                        c.content = self.partial.clone();
+                    }
+                    break Ok(c);
+                }
                 Some(ChatEvent::Error { error, partial }) => {
                     if self.partial.is_empty() {
                         self.partial = partial.content;
@@ -477,6 +611,7 @@ impl Turn {
                 Some(Some((call, outcome))) => {
                     pending.retain(|c| c.id != call.id);
                     let message = turn.record_result(&call, &outcome);
+                    self.hooks.on_message(&message).await?;
                     if let Some(r) = recorder {
                         let saved = r.append(message.clone()).await?;
                         self.new_messages.push(message);

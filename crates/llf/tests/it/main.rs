@@ -3,7 +3,9 @@
 //! resume, retry and branches against the real llama-server and SmolLM2; the one trash.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
+mod analytics;
 mod fake_chat;
+mod plugins;
 mod real_chat;
 mod trash;
 
