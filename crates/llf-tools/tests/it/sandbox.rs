@@ -23,10 +23,12 @@ fn tight() -> ToolSandboxSettings {
 #[tokio::test]
 async fn infinite_loop_is_killed_at_the_timeout_with_its_children() {
     let b = Bench::new();
-    // The background sleeper shares the group and must die with it.
+    // The background sleeper shares the group and must die with it. Its duration names this test
+    // process, so another `sleep 300` on the machine is not mistaken for a leftover.
+    let sleeper = format!("sleep 300.{}", std::process::id());
     b.add(
         "spin",
-        "#!/bin/sh\nsleep 300 &\necho $! > /dev/null\nwhile :; do :; done\n",
+        &format!("#!/bin/sh\n{sleeper} &\necho $! > /dev/null\nwhile :; do :; done\n"),
         json!({}),
         json!({"timeout": 1}),
     );
@@ -41,9 +43,9 @@ async fn infinite_loop_is_killed_at_the_timeout_with_its_children() {
     let err = error_of(&out);
     assert!(err.contains("timeout"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(5));
-    // No `sleep 300` left behind.
+    // No sleeper left behind.
     let ps = std::process::Command::new("pgrep")
-        .args(["-f", "^sleep 300$"])
+        .args(["-f", &format!("^{sleeper}$")])
         .output()
         .unwrap();
     assert!(
