@@ -3,7 +3,8 @@
 //!   external no-op plugin (a Python-era `plugin.py` in the sandbox), against a host without
 //!   plugins;
 //! - recording one usage event (with a tool call) against a bare one-row SQLite insert in the same
-//!   WAL settings.
+//!   WAL settings: the write itself, and what a chat turn pays (`Llf::record_usage`, which hands
+//!   the write to a background task).
 //!
 //! Run: `cargo bench -p llf-benches --bench plugins`
 #![allow(missing_docs, clippy::unwrap_used, clippy::print_stdout)] // bench harness code
@@ -112,5 +113,21 @@ fn main() {
         cost: 0.0,
     };
     let llf = measure(2_000, || rt.block_on(db.record(&event)).unwrap());
-    report("record a usage event", baseline, llf);
+    report("record a usage event (the write itself)", baseline, llf);
+
+    // What a turn pays: `Llf::record_usage` hands the event to a background write.
+    let home = dir.path().join("home");
+    let file = llf_config::ConfigFile::from_value(
+        home.join("config.json"),
+        serde_json::json!({}),
+        false,
+        &llf_config::Environment::with_home(&home),
+    )
+    .unwrap();
+    let app = llf::Llf::new(file);
+    let _guard = rt.enter();
+    rt.block_on(app.flush_usage());
+    let turn = measure(2_000, || app.record_usage(event.clone()));
+    rt.block_on(app.flush_usage());
+    report("record a usage event on the turn's path", baseline, turn);
 }

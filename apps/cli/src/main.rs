@@ -132,9 +132,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Plugin(cmd) => commands::plugin::run(&ctx, cmd).await,
         Command::Analytics(cmd) => commands::analytics::run(&ctx, cmd).await,
     };
-    // Plugins started by a chat get their `on_shutdown` and end with the program.
+    // Plugins started by a chat get their `on_shutdown` and end with the program; usage events
+    // still being written in the background are written before it ends.
     if let Ok(llf) = &ctx.llf {
         llf.shutdown_plugins().await;
+        llf.flush_usage().await;
     }
     result
 }

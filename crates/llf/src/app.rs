@@ -36,6 +36,9 @@ pub(crate) struct Inner {
     pub(crate) plugins: OnceCell<crate::plugin_host::Running>,
     #[cfg(feature = "analytics")]
     pub(crate) analytics: OnceCell<llf_analytics::Analytics>,
+    /// Usage events being written in the background (see `Llf::record_usage`).
+    #[cfg(feature = "analytics")]
+    pub(crate) usage_writes: std::sync::Mutex<tokio::task::JoinSet<()>>,
 }
 
 impl std::fmt::Debug for Llf {
@@ -69,6 +72,8 @@ impl Llf {
                 plugins: OnceCell::new(),
                 #[cfg(feature = "analytics")]
                 analytics: OnceCell::new(),
+                #[cfg(feature = "analytics")]
+                usage_writes: std::sync::Mutex::new(tokio::task::JoinSet::new()),
             }),
         }
     }

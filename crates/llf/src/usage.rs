@@ -21,6 +21,7 @@ impl Llf {
     /// The usage report over the events `filter` selects (an empty report when nothing was
     /// recorded yet).
     pub async fn analytics_report(&self, filter: &Filter) -> Result<Report> {
+        self.flush_usage().await;
         if self.inner().analytics.get().is_none() && !self.locations().analytics_db().exists() {
             return Ok(Report::build(&[], filter));
         }
@@ -29,6 +30,7 @@ impl Llf {
 
     /// The recorded events `filter` selects, oldest first (none when nothing was recorded).
     pub async fn usage_events(&self, filter: &Filter) -> Result<Vec<UsageEvent>> {
+        self.flush_usage().await;
         if self.inner().analytics.get().is_none() && !self.locations().analytics_db().exists() {
             return Ok(Vec::new());
         }
@@ -37,6 +39,7 @@ impl Llf {
 
     /// Deletes the usage events older than `days` days; returns how many.
     pub async fn purge_usage(&self, days: u32) -> Result<u64> {
+        self.flush_usage().await;
         if self.inner().analytics.get().is_none() && !self.locations().analytics_db().exists() {
             return Ok(0);
         }
@@ -57,17 +60,43 @@ impl Llf {
         })
     }
 
-    /// Records a usage event when `analytics.enabled`; a failure is logged, never the caller's.
-    pub(crate) async fn record_usage(&self, event: UsageEvent) {
+    /// Records a usage event when `analytics.enabled`, in the background: the write (a SQLite
+    /// transaction, about half a millisecond) stays off the caller's path. [`Llf::flush_usage`]
+    /// waits for the writes still running; reading the analytics does so first, and
+    /// [`crate::chat::Chat::close`] does before a process ends. A failure is logged, never the
+    /// caller's.
+    pub fn record_usage(&self, event: UsageEvent) {
         if !self.config().analytics.enabled {
             return;
         }
-        let result = match self.analytics().await {
-            Ok(db) => db.record(&event).await.map_err(crate::Error::from),
-            Err(e) => Err(e),
-        };
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "cannot record a usage event");
-        }
+        let llf = self.clone();
+        let mut writes = self
+            .inner()
+            .usage_writes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        // Reap finished writes so the set holds only those still running.
+        while writes.try_join_next().is_some() {}
+        writes.spawn(async move {
+            let result = match llf.analytics().await {
+                Ok(db) => db.record(&event).await.map_err(crate::Error::from),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "cannot record a usage event");
+            }
+        });
+    }
+
+    /// Waits until every usage event recorded so far is written.
+    pub async fn flush_usage(&self) {
+        let mut pending = std::mem::take(
+            &mut *self
+                .inner()
+                .usage_writes
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        );
+        while pending.join_next().await.is_some() {}
     }
 }

@@ -338,7 +338,8 @@ impl Chat {
         Ok(())
     }
 
-    /// Ends the chat: waits for a running turn and keeps the retrieval caches for the next run.
+    /// Ends the chat: waits for a running turn, keeps the retrieval caches for the next run and
+    /// waits for the usage events still being written.
     pub async fn close(self) -> Result<()> {
         #[allow(unused_variables)] // used only with the `rag` feature
         let state = self.state.lock().await;
@@ -346,6 +347,9 @@ impl Chat {
         if let Some(rag) = &state.rag {
             self.llf.save_rag_cache(rag)?;
         }
+        // Usage events are written in the background; a process ends after this.
+        #[cfg(feature = "analytics")]
+        self.llf.flush_usage().await;
         Ok(())
     }
 }

@@ -60,7 +60,7 @@ pub(crate) async fn record(
             .collect(),
         error: error.map(|e| e.to_string()),
     };
-    llf.record_usage(event).await;
+    llf.record_usage(event);
 }
 
 #[cfg(not(feature = "analytics"))]
